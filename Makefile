@@ -17,7 +17,7 @@ MKOSI ?= mkosi
 # mkosi 14 writes into a per-release subdirectory, current mkosi does not.
 MKOSI_OUT := $(BUILD)/mkosi
 BASE_IMAGE := $(MKOSI_OUT)/peeloff-base.cpio
-PROGRAMS := sctp_client sctp_server sctp_peeloff_client sctp_peeloff_server
+PROGRAMS := sctp_client sctp_server sctp_peeloff_client sctp_peeloff_server peeloff_exec
 RUN_QEMU_FLAGS ?=
 
 # Debian packages that building, running and testing need.
@@ -97,6 +97,7 @@ $(BUILD)/overlay.cpio: $(addprefix $(BIN)/,$(PROGRAMS) exitcodes.sh) $(POLICY) \
 	install -m 0755 -s $(addprefix $(BIN)/,$(PROGRAMS)) $(OVERLAY)/usr/lib/peeloff/bin/
 	install -m 0644 $(BIN)/exitcodes.sh $(OVERLAY)/usr/lib/peeloff/bin/
 	install -m 0644 $(POLICY) $(OVERLAY)/usr/lib/peeloff/policy
+	chmod 0755 $(OVERLAY)/init $(OVERLAY)/usr/lib/peeloff/netlabel-setup
 	cd $(OVERLAY) && find . -mindepth 1 | LC_ALL=C sort | \
 		cpio --quiet -o -H newc -R 0:0 >$(CURDIR)/$@
 
