@@ -21,9 +21,9 @@ PROGRAMS := sctp_client sctp_server sctp_peeloff_client sctp_peeloff_server peel
 RUN_QEMU_FLAGS ?=
 
 # Debian packages that building, running and testing need.
-PACKAGES := bats binutils busybox-static ca-certificates cpio debootstrap file gcc \
+PACKAGES := bats bc binutils busybox-static ca-certificates cpio debootstrap file gcc \
 	kmod libc6-dev libsctp-dev libselinux1-dev libsepol-dev make mkosi pkg-config \
-	qemu-system-x86 secilc setools shellcheck
+	qemu-system-x86 secilc setools shellcheck zstd
 
 .PHONY: all programs policy image kernel run deps check check-programs \
 	check-policy check-parser check-run-qemu check-boot clean distclean

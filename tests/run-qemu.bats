@@ -1,0 +1,718 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-qemu.sh and tools/modules-cpio: option handling, input checks, the kernel config
+# check, the --runs thresholds (with tests/fixtures/fake-qemu, which boots nothing), and
+# real QEMU boots of a fake guest: a busybox initramfs built here whose /init
+# (tests/fixtures/fake-init) prints canned TAP, then reboots, panics or hangs.
+#
+# Real boots use $RUN_QEMU_TEST_KERNEL (default build/default-kernel/vmlinuz) and
+# $RUN_QEMU_TEST_MODULES (default build/default-kernel/modules) and are skipped when the
+# kernel is absent. They always run under TCG. A fake-guest boot takes 3-5 s.
+# Not covered: the KVM probe (no working KVM host to test on) and the real test image.
+
+setup_file()
+{
+	local root=$BATS_FILE_TMPDIR/fake-root
+
+	export FAKE_IMAGE=$BATS_FILE_TMPDIR/fake-guest.cpio
+	[ -x /bin/busybox ] || return 0
+	mkdir -p "$root/bin" "$root/usr/lib" "$root/dev" "$root/proc" "$root/sys"
+	cp /bin/busybox "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	ln -s usr/lib "$root/lib"
+	ln -s bin "$root/sbin"
+	cp "$BATS_TEST_DIRNAME/fixtures/fake-init" "$root/init"
+	chmod 755 "$root/init"
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$FAKE_IMAGE"
+}
+
+setup()
+{
+	REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+	RUN=$REPO/run-qemu.sh
+	FIXTURES=$REPO/tests/fixtures
+	TEST_KERNEL=${RUN_QEMU_TEST_KERNEL:-$REPO/build/default-kernel/vmlinuz}
+	TEST_MODULES=${RUN_QEMU_TEST_MODULES:-$REPO/build/default-kernel/modules}
+	export TMPDIR=$BATS_TEST_TMPDIR/tmp
+	mkdir -p "$TMPDIR"
+	OUT=$BATS_TEST_TMPDIR/out
+}
+
+# Stop QEMU processes that a failed test left behind. They are found by this test's
+# temporary directory, which is part of their command line, and killed by pid.
+teardown()
+{
+	local pid
+
+	for pid in $(pgrep -f -- "$BATS_TEST_TMPDIR" || true); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+
+assert_status()
+{
+	if [ "$status" -ne "$1" ]; then
+		echo "expected status $1, got $status; output:" >&2
+		echo "$output" >&2
+		return 1
+	fi
+}
+
+assert_line_has()
+{
+	if [[ "$output" != *"$1"* ]]; then
+		echo "output lacks '$1'; output:" >&2
+		echo "$output" >&2
+		return 1
+	fi
+}
+
+refute_line_has()
+{
+	if [[ "$output" == *"$1"* ]]; then
+		echo "output contains '$1'; output:" >&2
+		echo "$output" >&2
+		return 1
+	fi
+}
+
+# Write a 4 KiB file that passes the bzImage checks: "HdrS" at 0x202, version pointer
+# 0x0300 at 0x20E, and the version string "$2 (...)" at 0x200 + 0x300.
+make_fake_kernel()
+{
+	head -c 4096 /dev/zero >"$1"
+	printf 'HdrS' | dd of="$1" bs=1 seek=514 conv=notrunc status=none
+	printf '\000\003' | dd of="$1" bs=1 seek=526 conv=notrunc status=none
+	printf '%s (fake@build) #1 SMP\000' "$2" | dd of="$1" bs=1 seek=1280 conv=notrunc status=none
+}
+
+# Create fake kernel and image files for the tests that stop before booting.
+make_fake_inputs()
+{
+	FAKE_KERNEL=$BATS_TEST_TMPDIR/bzImage
+	FAKE_CPIO=$BATS_TEST_TMPDIR/image.cpio
+	make_fake_kernel "$FAKE_KERNEL" 6.1.0-fake
+	echo "not a real image" >"$FAKE_CPIO"
+}
+
+# Write a config file next to the fake kernel with the required options, minus $1.
+write_config()
+{
+	local symbol
+
+	for symbol in IP_SCTP SECURITY_SELINUX NETLABEL IPV6 SERIAL_8250_CONSOLE BLK_DEV_INITRD; do
+		[ "$symbol" = "${1:-}" ] || echo "CONFIG_$symbol=y"
+	done >"$BATS_TEST_TMPDIR/.config"
+}
+
+# Put tests/fixtures/fake-qemu first in PATH. The arguments are the outcomes of the boots.
+use_fake_qemu()
+{
+	export PATH=$FIXTURES/fake-qemu:$PATH
+	export FAKE_QEMU_PLAN=$BATS_TEST_TMPDIR/fake-qemu.plan
+	export FAKE_QEMU_COUNT=$BATS_TEST_TMPDIR/fake-qemu.count
+	export FAKE_QEMU_PIDS=$BATS_TEST_TMPDIR/fake-qemu.pids
+	printf '%s\n' "$@" >"$FAKE_QEMU_PLAN"
+}
+
+# Fail when a fake QEMU process still runs.
+assert_fake_qemu_gone()
+{
+	local pid
+
+	[ -s "$FAKE_QEMU_PIDS" ]
+	while read -r pid; do
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "fake QEMU $pid still running" >&2
+			return 1
+		fi
+	done <"$FAKE_QEMU_PIDS"
+}
+
+fake_boots()
+{
+	cat "$FAKE_QEMU_COUNT" 2>/dev/null || echo 0
+}
+
+require_boot()
+{
+	[ -f "$TEST_KERNEL" ] ||
+		skip "no test kernel at $TEST_KERNEL: set RUN_QEMU_TEST_KERNEL to a bzImage"
+	[ -s "$FAKE_IMAGE" ] || skip "no /bin/busybox to build the fake guest: install busybox-static"
+	command -v qemu-system-x86_64 >/dev/null ||
+		skip "qemu-system-x86_64 not installed: install qemu-system-x86"
+	COMMON_ARGS=(--kernel "$TEST_KERNEL" --image "$FAKE_IMAGE" --accel tcg)
+	if [ -d "$TEST_MODULES" ]; then
+		COMMON_ARGS+=(--modules "$TEST_MODULES")
+	fi
+	BOOT_ARGS=("${COMMON_ARGS[@]}" --output-dir "$OUT")
+}
+
+require_modules()
+{
+	[ -d "$TEST_MODULES" ] ||
+		skip "no modules at $TEST_MODULES: set RUN_QEMU_TEST_MODULES"
+}
+
+# Fail when a QEMU process of this test still runs.
+assert_no_qemu()
+{
+	local left
+
+	left=$(pgrep -a -f -- "qemu-system-x86_64.*$BATS_TEST_TMPDIR" || true)
+	if [ -n "$left" ]; then
+		echo "QEMU still running: $left" >&2
+		return 1
+	fi
+}
+
+assert_tmp_empty()
+{
+	local left
+
+	left=$(ls -A "$TMPDIR")
+	if [ -n "$left" ]; then
+		echo "temporary files left in $TMPDIR: $left" >&2
+		return 1
+	fi
+}
+
+# Wait up to 30 s until file $1 contains $2.
+wait_for_text()
+{
+	local tries=0
+
+	until grep -q -- "$2" "$1" 2>/dev/null; do
+		tries=$((tries + 1))
+		[ "$tries" -lt 300 ] || return 1
+		sleep 0.1
+	done
+}
+
+# ---------------------------------------------------------------------------------------
+# Options and input checks
+
+@test "help exits 0 and documents options and statuses" {
+	run "$RUN" --help
+	assert_status 0
+	for option in --kernel --modules --image --append --timeout --accel --memory \
+		--output-dir --runs --crash-verdict --dry-run --verbose --help; do
+		assert_line_has "$option"
+	done
+	for status in "  0    good" "  1    bad" "  125  cannot test" "  128  the tool failed" \
+		"  129  invalid usage" "  130  interrupted"; do
+		assert_line_has "$status"
+	done
+	assert_line_has "default: 180"
+	assert_line_has "k >= max(1, ceil(N/3))"
+}
+
+@test "unknown option gives 129" {
+	run "$RUN" --frobnicate
+	assert_status 129
+	assert_line_has "unknown option '--frobnicate'"
+}
+
+@test "invalid numbers give 129" {
+	run "$RUN" --timeout 0
+	assert_status 129
+	assert_line_has "invalid --timeout '0'"
+	run "$RUN" --runs=many
+	assert_status 129
+	assert_line_has "invalid --runs 'many'"
+	run "$RUN" --memory 12
+	assert_status 129
+}
+
+@test "invalid choices give 129" {
+	run "$RUN" --accel xen
+	assert_status 129
+	assert_line_has "invalid --accel 'xen'"
+	run "$RUN" --crash-verdict maybe
+	assert_status 129
+}
+
+@test "option without value gives 129" {
+	run "$RUN" --kernel
+	assert_status 129
+	assert_line_has "--kernel needs a value"
+}
+
+@test "missing kernel gives 128" {
+	run "$RUN" --kernel "$BATS_TEST_TMPDIR/no-such-bzImage"
+	assert_status 128
+	assert_line_has "kernel $BATS_TEST_TMPDIR/no-such-bzImage not found"
+}
+
+@test "default paths are looked up in the repository from any directory" {
+	cd /
+	run "$RUN" --dry-run --accel tcg
+	if [ ! -e "$REPO/build/default-kernel/vmlinuz" ]; then
+		assert_status 128
+		assert_line_has "kernel $REPO/build/default-kernel/vmlinuz not found"
+	elif [ ! -e "$REPO/build/initramfs.cpio" ]; then
+		assert_status 128
+		assert_line_has "image $REPO/build/initramfs.cpio not found: run make first"
+	else
+		assert_status 0
+		assert_line_has "-kernel $REPO/build/default-kernel/vmlinuz "
+	fi
+}
+
+@test "text file as kernel gives 128" {
+	echo "this is not a kernel" >"$BATS_TEST_TMPDIR/vmlinuz"
+	run "$RUN" --kernel "$BATS_TEST_TMPDIR/vmlinuz"
+	assert_status 128
+	assert_line_has "is not an x86 bzImage (no HdrS magic at offset 0x202)"
+}
+
+@test "unreadable kernel gives 128" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to switch to user nobody"
+	command -v setpriv >/dev/null || skip "setpriv not installed"
+	local dir
+
+	dir=$(mktemp -d /tmp/run-qemu-nobody.XXXXXX)
+	chmod 755 "$dir"
+	make_fake_kernel "$dir/bzImage" 6.1.0-fake
+	chmod 600 "$dir/bzImage"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups "$RUN" --kernel "$dir/bzImage"
+	rm -rf "$dir"
+	assert_status 128
+	assert_line_has "kernel $dir/bzImage is not a readable file: check its permissions"
+}
+
+@test "missing image gives 128 and says run make" {
+	make_fake_inputs
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$BATS_TEST_TMPDIR/none.cpio"
+	assert_status 128
+	assert_line_has "image $BATS_TEST_TMPDIR/none.cpio not found: run make first"
+}
+
+@test "qemu missing from PATH gives 128 and names the package" {
+	local bin=$BATS_TEST_TMPDIR/bin
+
+	make_fake_inputs
+	mkdir "$bin"
+	# Names in both directories make ln complain, and the first link is kept.
+	ln -s /usr/bin/* /usr/sbin/* "$bin/" 2>/dev/null || true
+	rm -f "$bin"/qemu-system-*
+	[ -x "$bin/bash" ]
+	PATH=$bin run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO"
+	assert_status 128
+	assert_line_has "qemu-system-x86_64 not found in PATH: install the Debian package qemu-system-x86"
+}
+
+@test "dry run prints QEMU command without network" {
+	make_fake_inputs
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --dry-run \
+		--append "peeloff_cases=calipso" --output-dir "$OUT"
+	assert_status 0
+	assert_line_has "qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot"
+	assert_line_has " -nic none "
+	assert_line_has " -monitor none "
+	assert_line_has "-append 'console=ttyS0 rdinit=/init panic=-1 security=selinux peeloff_cases=calipso'"
+	assert_line_has "-chardev file,id=console,path=$OUT/console.log -serial chardev:console"
+	assert_line_has "-chardev file,id=results,path=$OUT/results.tap -serial chardev:results"
+	refute_line_has "-netdev"
+	refute_line_has "-net "
+	refute_line_has "virtio-net"
+	refute_line_has "e1000"
+	refute_line_has "stdio"
+	[ ! -e "$OUT" ]
+}
+
+@test "relative image path falls back to the repository" {
+	make_fake_inputs
+	cd "$BATS_TEST_TMPDIR"
+	run "$RUN" --kernel bzImage --image tests/fixtures/all-ok.tap --accel tcg --dry-run
+	assert_status 0
+	assert_line_has "-kernel $BATS_TEST_TMPDIR/bzImage "
+	assert_line_has "-initrd $REPO/tests/fixtures/all-ok.tap "
+}
+
+@test "modules of another release give 128" {
+	make_fake_inputs
+	mkdir -p "$BATS_TEST_TMPDIR/mods/lib/modules/9.9.9-other"
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --modules "$BATS_TEST_TMPDIR/mods"
+	assert_status 128
+	assert_line_has "has modules for 9.9.9-other but the kernel is 6.1.0-fake"
+}
+
+@test "modules directory of another release gives 128" {
+	make_fake_inputs
+	mkdir -p "$BATS_TEST_TMPDIR/9.9.9-other/kernel"
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" \
+		--modules "$BATS_TEST_TMPDIR/9.9.9-other"
+	assert_status 128
+	assert_line_has "is for 9.9.9-other but the kernel is 6.1.0-fake"
+}
+
+@test "config without IP_SCTP gives 125 without booting" {
+	make_fake_inputs
+	write_config IP_SCTP
+	use_fake_qemu ok
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --output-dir "$OUT"
+	assert_status 125
+	assert_line_has "cannot test: CONFIG_IP_SCTP is not set (SCTP sockets"
+	[ "$(fake_boots)" -eq 0 ]
+	grep -q '^status=125$' "$OUT/verdict"
+	grep -q '^reason=cannot test: CONFIG_IP_SCTP is not set' "$OUT/verdict"
+}
+
+@test "config without NETLABEL gives 125" {
+	make_fake_inputs
+	write_config NETLABEL
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --output-dir "$OUT"
+	assert_status 125
+	assert_line_has "cannot test: CONFIG_NETLABEL is not set"
+}
+
+@test "IP_SCTP=m without modules gives 125 naming --modules" {
+	make_fake_inputs
+	write_config IP_SCTP
+	echo "CONFIG_IP_SCTP=m" >>"$BATS_TEST_TMPDIR/.config"
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --output-dir "$OUT"
+	assert_status 125
+	assert_line_has "cannot test: CONFIG_IP_SCTP=m but no --modules DIR was given"
+}
+
+@test "complete config passes the check" {
+	make_fake_inputs
+	write_config
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --dry-run
+	assert_status 0
+	assert_line_has "checking required options in $BATS_TEST_TMPDIR/.config"
+	refute_line_has "cannot test"
+}
+
+@test "auto accelerator explains its choice" {
+	make_fake_inputs
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --dry-run
+	assert_status 0
+	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		assert_line_has "accelerator tcg: no read/write access to /dev/kvm"
+	elif ! grep -q -w -E 'vmx|svm' /proc/cpuinfo; then
+		assert_line_has "accelerator tcg: /proc/cpuinfo shows no vmx or svm flag"
+	else
+		assert_line_has "accelerator kvm: /dev/kvm is usable"
+	fi
+	assert_line_has "timeout 180 s per boot"
+}
+
+# ---------------------------------------------------------------------------------------
+# Several boots and QEMU failures, with the fake QEMU
+
+@test "runs: one reproduction of 3 is bad and stops early" {
+	make_fake_inputs
+	use_fake_qemu fail ok ok
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --runs 3 --output-dir "$OUT"
+	assert_status 1
+	assert_line_has "stopped after 1 of 3 boots"
+	assert_line_has "reproduced: 1 of 1 boots"
+	[ "$(fake_boots)" -eq 1 ]
+	grep -q '^status=1$' "$OUT/verdict"
+	[ -f "$OUT/run-1/results.tap" ]
+}
+
+@test "runs: one reproduction of 5 is untestable" {
+	make_fake_inputs
+	use_fake_qemu fail ok ok ok ok
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --runs 5 --output-dir "$OUT"
+	assert_status 125
+	assert_line_has "reproduced: 1 of 5 boots"
+	[ "$(fake_boots)" -eq 5 ]
+}
+
+@test "runs: two reproductions of 4 are bad" {
+	make_fake_inputs
+	use_fake_qemu fail ok fail ok
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --runs 4 --output-dir "$OUT"
+	assert_status 1
+	assert_line_has "reproduced: 2 of 3 boots"
+	[ "$(fake_boots)" -eq 3 ]
+}
+
+@test "runs: all good is good" {
+	make_fake_inputs
+	use_fake_qemu ok ok ok
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --runs 3 --output-dir "$OUT"
+	assert_status 0
+	assert_line_has "reproduced: 0 of 3 boots"
+}
+
+@test "runs: one untestable boot of 3 is still good" {
+	make_fake_inputs
+	use_fake_qemu ok bail ok
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --runs 3 --output-dir "$OUT"
+	assert_status 0
+	assert_line_has "boot 2 of 3: status 125"
+}
+
+@test "runs: too many untestable boots give 125 early" {
+	make_fake_inputs
+	use_fake_qemu bail bail bail ok
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --runs 4 --output-dir "$OUT"
+	assert_status 125
+	assert_line_has "stopped after 3 of 4 boots"
+	[ "$(fake_boots)" -eq 3 ]
+}
+
+@test "QEMU error gives 128 with its message" {
+	make_fake_inputs
+	use_fake_qemu error
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --output-dir "$OUT"
+	assert_status 128
+	assert_line_has "qemu-system-x86_64 failed with status 1: qemu-system-x86_64: -kernel: could not load the kernel image"
+	assert_tmp_empty
+}
+
+@test "QEMU stopped by another process gives 130" {
+	make_fake_inputs
+	use_fake_qemu hang
+	"$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --output-dir "$OUT" \
+		>"$BATS_TEST_TMPDIR/log" 2>&1 &
+	wait_for_text "$FAKE_QEMU_PIDS" "[0-9]"
+	kill -TERM "$(cat "$FAKE_QEMU_PIDS")"
+	status=0
+	wait "$!" || status=$?
+	output=$(cat "$BATS_TEST_TMPDIR/log")
+	assert_status 130
+	assert_line_has "QEMU stopped early, terminating on signal 15"
+	assert_tmp_empty
+}
+
+@test "timeout stops a QEMU that never exits" {
+	make_fake_inputs
+	use_fake_qemu hang
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --timeout 2 --output-dir "$OUT"
+	assert_status 125
+	assert_line_has "timeout: the guest ran for 2 s, stopping QEMU"
+	assert_line_has "the guest hung and was stopped after 2 s before the first case"
+	assert_fake_qemu_gone
+	assert_tmp_empty
+}
+
+# ---------------------------------------------------------------------------------------
+# tools/modules-cpio
+
+@test "modules archive holds the sctp closure under usr/lib" {
+	local kver list
+
+	require_modules
+	kver=$(find "$TEST_MODULES" -path '*/modules/*/modules.dep' | head -n 1 | xargs dirname)
+	run "$REPO/tools/modules-cpio" --kver "$(basename "$kver")" --modules "$kver" \
+		--output "$BATS_TEST_TMPDIR/m.cpio"
+	assert_status 0
+	list=$(cpio -it --quiet <"$BATS_TEST_TMPDIR/m.cpio")
+	[[ "$list" == *"/kernel/net/sctp/sctp.ko"* ]]
+	[[ "$list" == *"/modules.dep"* ]]
+	# shellcheck disable=SC2143 # a bare "! grep" would not fail a bats test
+	[ -z "$(grep -v '^usr' <<<"$list")" ]
+	if grep -q '^kernel/lib/libcrc32c.ko' "$kver/modules.dep"; then
+		[[ "$list" == *"/libcrc32c.ko"* ]]
+		[[ "$list" == *"/udp_tunnel.ko"* ]]
+		[[ "$list" == *"/ip6_udp_tunnel.ko"* ]]
+	fi
+	if grep -q '^alias crc32c crc32c_intel' "$kver/modules.alias"; then
+		[[ "$list" == *"/crc32c-intel.ko"* ]]
+	fi
+}
+
+@test "modules archive is built without modules.dep" {
+	local kver copy
+
+	require_modules
+	kver=$(find "$TEST_MODULES" -path '*/modules/*/modules.dep' | head -n 1 | xargs dirname)
+	copy=$BATS_TEST_TMPDIR/$(basename "$kver")
+	cp -r "$kver" "$copy"
+	rm "$copy"/modules.dep "$copy"/modules.dep.bin
+	run "$REPO/tools/modules-cpio" --kver "$(basename "$kver")" --modules "$copy" \
+		--output "$BATS_TEST_TMPDIR/m.cpio"
+	assert_status 0
+	assert_line_has "has no modules.dep, running depmod on a temporary copy"
+	cpio -it --quiet <"$BATS_TEST_TMPDIR/m.cpio" | grep -q '/kernel/net/sctp/sctp.ko$'
+	[ ! -e "$copy/modules.dep" ]
+}
+
+@test "modules archive fails on a missing module" {
+	local kver
+
+	require_modules
+	kver=$(find "$TEST_MODULES" -path '*/modules/*/modules.dep' | head -n 1 | xargs dirname)
+	run "$REPO/tools/modules-cpio" --kver "$(basename "$kver")" --modules "$kver" \
+		--output "$BATS_TEST_TMPDIR/m.cpio" no_such_module
+	assert_status 1
+	assert_line_has "module not found in $kver: no_such_module"
+}
+
+# ---------------------------------------------------------------------------------------
+# Real boots of the fake guest
+
+@test "boot: all ok gives 0, keeps logs, has no network" {
+	require_boot
+	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=ok
+	assert_status 0
+	assert_line_has "ok 3 cipso-tag1/server-peeloff/peeloff-server.connect"
+	assert_line_has "accelerator: tcg"
+	assert_line_has "exit status: 0 (3 of 3 cases passed)"
+	assert_line_has "console: $OUT/console.log"
+	grep -q '^status=0$' "$OUT/verdict"
+	grep -q 'Run /init as init process' "$OUT/console.log"
+	grep -q '^ok 1 ' "$OUT/results.tap"
+	tr -d '\r' <"$OUT/results.tap" | grep -q -x '# netdevs: lo'
+	assert_no_qemu
+	assert_tmp_empty
+}
+
+@test "boot: peeloff failure gives 1" {
+	require_boot
+	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=peeloff-fail
+	assert_status 1
+	assert_line_has "failed: not ok 2 cipso-tag1/client-peeloff/stream-server.connect"
+	assert_line_has "# oracle peer: FAIL"
+}
+
+@test "boot: panic during peeloff case gives 1" {
+	require_boot
+	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=panic-peeloff
+	assert_status 1
+	assert_line_has "Kernel panic - not syncing: sysrq triggered crash"
+	assert_line_has "the kernel crashed while a peeloff case ran"
+	assert_no_qemu
+}
+
+@test "boot: panic during peeloff case, crash verdict untestable, gives 125" {
+	require_boot
+	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=panic-peeloff --crash-verdict untestable
+	assert_status 125
+	assert_line_has "(--crash-verdict untestable)"
+}
+
+@test "boot: panic during control case gives 125" {
+	require_boot
+	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=panic-control
+	assert_status 125
+	assert_line_has "the kernel crashed while only control cases ran"
+}
+
+@test "boot: timeout kills a hung guest" {
+	local start
+
+	require_boot
+	start=$SECONDS
+	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=hang-peeloff --timeout 10
+	assert_status 1
+	assert_line_has "timeout: the guest ran for 10 s, stopping QEMU"
+	assert_line_has "the guest hung and was stopped after 10 s while a peeloff case ran"
+	[ $((SECONDS - start)) -lt 20 ]
+	assert_no_qemu
+	assert_tmp_empty
+}
+
+@test "boot: SIGTERM stops QEMU and removes temporary files" {
+	local pid
+
+	require_boot
+	"$RUN" "${BOOT_ARGS[@]}" --append fake_guest=hang-peeloff --timeout 60 \
+		>"$BATS_TEST_TMPDIR/log" 2>&1 &
+	pid=$!
+	wait_for_text "$OUT/results.tap" "# start 2 "
+	[ -n "$(ls -A "$TMPDIR")" ]
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	output=$(cat "$BATS_TEST_TMPDIR/log")
+	assert_status 130
+	assert_line_has "interrupted by SIGTERM"
+	assert_no_qemu
+	assert_tmp_empty
+}
+
+@test "boot: Ctrl-C on the process group stops QEMU" {
+	local pid
+
+	require_boot
+	# A job started with & ignores SIGINT and could not trap it: perl restores the default,
+	# as for a command typed at a terminal.
+	# shellcheck disable=SC2016 # the single-quoted text is perl code
+	setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "exec: $!"' \
+		"$RUN" "${BOOT_ARGS[@]}" --append fake_guest=hang-peeloff --timeout 60 \
+		>"$BATS_TEST_TMPDIR/log" 2>&1 &
+	pid=$!
+	wait_for_text "$OUT/results.tap" "# start 2 "
+	kill -INT -- "-$pid"
+	status=0
+	wait "$pid" || status=$?
+	output=$(cat "$BATS_TEST_TMPDIR/log")
+	assert_status 130
+	assert_line_has "interrupted by SIGINT"
+	assert_no_qemu
+	assert_tmp_empty
+}
+
+@test "boot: sctp loads from the appended modules archive" {
+	require_boot
+	require_modules
+	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=modules
+	assert_status 0
+	assert_line_has "ok 1 unlabeled/control/sctp-module"
+}
+
+@test "boot: two runs at once use separate output and temporary files" {
+	local copy=$BATS_TEST_TMPDIR/repo pid1 pid2 status1=0 status2=0 dirs
+
+	require_boot
+	mkdir -p "$copy/tools"
+	cp "$RUN" "$copy/"
+	cp "$REPO"/tools/* "$copy/tools/"
+	"$copy/run-qemu.sh" "${COMMON_ARGS[@]}" --append fake_guest=ok \
+		>"$BATS_TEST_TMPDIR/log1" 2>&1 &
+	pid1=$!
+	"$copy/run-qemu.sh" "${COMMON_ARGS[@]}" --append fake_guest=peeloff-fail \
+		>"$BATS_TEST_TMPDIR/log2" 2>&1 &
+	pid2=$!
+	wait "$pid1" || status1=$?
+	wait "$pid2" || status2=$?
+	[ "$status1" -eq 0 ]
+	[ "$status2" -eq 1 ]
+	dirs=$(find "$copy/results" -mindepth 1 -maxdepth 1 -type d | wc -l)
+	[ "$dirs" -eq 2 ]
+	[ "$(grep -l '^status=0$' "$copy"/results/*/verdict | wc -l)" -eq 1 ]
+	[ "$(grep -l '^status=1$' "$copy"/results/*/verdict | wc -l)" -eq 1 ]
+	assert_tmp_empty
+}
+
+@test "boot: runs twice and reports the rate" {
+	require_boot
+	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=ok --runs 2
+	assert_status 0
+	assert_line_has "boot 2 of 2: status 0"
+	assert_line_has "reproduced: 0 of 2 boots"
+	grep -q '^status=0$' "$OUT/run-1/verdict"
+	grep -q '^status=0$' "$OUT/run-2/verdict"
+	grep -q '^status=0$' "$OUT/verdict"
+}
+
+@test "boot: works without root" {
+	local dir
+
+	require_boot
+	[ "$(id -u)" -eq 0 ] || skip "already running without root"
+	command -v setpriv >/dev/null || skip "setpriv not installed"
+	dir=$(mktemp -d /tmp/run-qemu-nobody.XXXXXX)
+	chmod 755 "$dir"
+	cp "$FAKE_IMAGE" "$dir/image.cpio"
+	mkdir "$dir/tmp" "$dir/out"
+	chmod 777 "$dir/tmp" "$dir/out"
+	chmod 644 "$dir/image.cpio"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups env TMPDIR="$dir/tmp" \
+		"$RUN" "${BOOT_ARGS[@]}" --image "$dir/image.cpio" --output-dir "$dir/out" \
+		--accel auto --append fake_guest=ok
+	rm -rf "$dir"
+	assert_status 0
+	assert_line_has "accelerator tcg: no read/write access to /dev/kvm"
+}
