@@ -26,7 +26,7 @@ PACKAGES := bats bc binutils busybox-static ca-certificates cpio debootstrap fil
 	qemu-system-x86 secilc setools shellcheck zstd
 
 .PHONY: all programs policy image kernel run deps check check-programs \
-	check-policy check-parser check-run-qemu check-boot clean distclean
+	check-policy check-parser check-run-qemu check-boot check-robustness clean distclean
 
 all: programs policy image kernel
 
@@ -150,6 +150,11 @@ check-run-qemu: image kernel
 
 check-boot: image kernel
 	bats tests/boot.bats
+
+# Real boots of broken setups (no SCTP, no SELinux, rejected policy, no console, injected
+# panics and hangs): about 2 minutes under TCG.
+check-robustness: image kernel
+	bats tests/untestable.bats
 
 -include kernels/kernels.mk
 

@@ -17,7 +17,12 @@ readonly TOOLS_DIR=$REPO_DIR/tools
 readonly DEFAULT_KERNEL=build/default-kernel/vmlinuz
 readonly DEFAULT_MODULES=build/default-kernel/modules
 readonly DEFAULT_IMAGE=build/initramfs.cpio
-readonly DEFAULT_TIMEOUT=180
+# Default wall clock limit of one boot per accelerator. Under TCG the boot and the matrix
+# take 10-20 s (measured with bench/flake.sh); the KVM limit is an estimate. A timeout
+# counts as a hang only after the results port stayed quiet for the guest's case limit
+# (27 s with the default step timeouts), so each limit leaves room for that.
+readonly DEFAULT_TIMEOUT_TCG=60
+readonly DEFAULT_TIMEOUT_KVM=40
 readonly DEFAULT_MEMORY=1024
 readonly QEMU_BIN=qemu-system-x86_64
 readonly KVM_PROBE_SECONDS=3
@@ -60,8 +65,10 @@ Options:
   --append ARGS         extra kernel command line arguments, after
                         "$BASE_APPEND"
                         (e.g. peeloff_cases=REGEX, peeloff_timeout=SECONDS)
-  --timeout SECONDS     wall clock limit of one boot, then QEMU is killed
-                        (default: $DEFAULT_TIMEOUT, an estimate with margin for TCG emulation)
+  --timeout SECONDS     wall clock limit of one boot, then QEMU is killed (default:
+                        $DEFAULT_TIMEOUT_TCG under TCG, $DEFAULT_TIMEOUT_KVM under KVM). The boot and the matrix take
+                        10-20 s under TCG; raise it for kernels with KASAN, lockdep or
+                        other slow debugging options
   --accel auto|kvm|tcg  accelerator (default: auto: kvm only when /dev/kvm is usable,
                         the CPU has vmx or svm, and a $KVM_PROBE_SECONDS s KVM probe reaches
                         the firmware's boot menu; tcg otherwise)
@@ -81,13 +88,19 @@ Options:
 Exit status:
   0    good: every planned case passed (with --runs: see below)
   1    bad: a client-peeloff or server-peeloff case failed while no control case
-       failed, or the kernel crashed or hung while a peeloff case ran
+       failed, or the kernel crashed or hung while a peeloff case ran. Hung means
+       that the timeout expired after the results port had been quiet for at least
+       the "# case limit" that the guest prints (27 s with the default step timeouts)
   125  cannot test this kernel: a required CONFIG_ option is off in the kernel's config
-       file, no TAP output (no boot, crash or hang before the first case), no plan,
-       "Bail out!" (no SCTP, SELinux not enforcing, no NetLabel, policy rejected), a
-       control case failed, a case was skipped, inconsistent results
-  128  the tool failed: kernel missing, unreadable or not an x86 bzImage, modules of
-       another kernel release, image missing, QEMU or depmod missing, QEMU failed
+       file (next to it or embedded with CONFIG_IKCONFIG), no TAP output (no boot, no
+       serial console, initramfs not unpacked, crash or hang before the first case),
+       no plan, "Bail out!" (no SCTP, SELinux not active or not enforcing, policy
+       rejected, no IPv6, no NetLabel), a control case failed, a case was skipped,
+       inconsistent results, the timeout expired while the guest still printed results
+  128  the tool failed: kernel missing or unreadable, not an x86-64 bzImage (an ELF
+       vmlinux, an arm64 Image, a 32-bit kernel), modules of another kernel release,
+       image missing, not an uncompressed newc cpio archive or truncated, QEMU or
+       depmod missing, QEMU failed
   129  invalid usage: unknown option, missing or invalid value
   130  interrupted by SIGINT, SIGTERM or SIGHUP, or QEMU was stopped by a signal
        from another process; QEMU is stopped and temporary files are removed
@@ -128,7 +141,7 @@ parse_args()
 	modules_arg=""
 	image_arg=""
 	extra_append=""
-	timeout=$DEFAULT_TIMEOUT
+	timeout=""
 	accel_request=auto
 	memory=""
 	output_arg=""
@@ -235,8 +248,17 @@ read_hex()
 	od -An -tx1 -j "$2" -N 4 "$1" | tr -d ' \n'
 }
 
-# Check that $kernel is a readable x86 bzImage and set kernel_release from its header:
-# "HdrS" at 0x202, and at 0x20E a 16-bit pointer (relative to 0x200) to the version string.
+# Print the little-endian 16-bit number in FILE at OFFSET, in decimal.
+read_u16()
+{
+	od -An -tu2 -j "$2" -N 2 "$1" | tr -d ' \n'
+}
+
+# Check that $kernel is a readable x86-64 bzImage and set kernel_release from its header.
+# The boot protocol (Documentation/x86/boot.rst in Linux 6.1) puts "HdrS" at 0x202, the
+# protocol version at 0x206 and a 16-bit pointer (relative to 0x200) to the version string
+# at 0x20E. From version 2.12 on, the flags at 0x236 have XLF_KERNEL_64 (bit 0) set in a
+# 64-bit kernel.
 check_kernel()
 {
 	local ptr
@@ -245,13 +267,12 @@ check_kernel()
 		die "kernel $kernel not found: run make first (it provides the default kernel) or pass --kernel PATH"
 	fi
 	[ -e "$kernel" ] || die "kernel $kernel not found: check the --kernel path"
+	[ ! -d "$kernel" ] || die "kernel $kernel is a directory: pass the bzImage file (arch/x86/boot/bzImage)"
 	if [ ! -f "$kernel" ] || [ ! -r "$kernel" ]; then
 		die "kernel $kernel is not a readable file: check its permissions"
 	fi
-	if [ "$(read_hex "$kernel" 514)" != 48647253 ]; then
-		die "kernel $kernel is not an x86 bzImage (no HdrS magic at offset 0x202): pass arch/x86/boot/bzImage of an x86 build"
-	fi
-	ptr=$(od -An -tu2 -j 526 -N 2 "$kernel" | tr -d ' \n')
+	check_kernel_format
+	ptr=$(read_u16 "$kernel" 526)
 	kernel_release=""
 	if [ -n "$ptr" ] && [ "$ptr" -gt 0 ]; then
 		kernel_release=$(tail -c +$((ptr + 512 + 1)) "$kernel" | head -c 256 |
@@ -262,11 +283,42 @@ check_kernel()
 	fi
 }
 
+# Exit with EXIT_TOOL unless $kernel is an x86 bzImage of a 64-bit kernel.
+check_kernel_format()
+{
+	local version flags
+
+	if [ "$(read_hex "$kernel" 0)" = 7f454c46 ]; then
+		die "kernel $kernel is an ELF file (vmlinux?), not a bzImage: pass arch/x86/boot/bzImage"
+	fi
+	if [ "$(read_hex "$kernel" 56)" = 41524d64 ]; then
+		die "kernel $kernel is an arm64 Image, not an x86 bzImage: pass arch/x86/boot/bzImage of an x86-64 build"
+	fi
+	if [ "$(read_hex "$kernel" 514)" != 48647253 ]; then
+		die "kernel $kernel is not an x86 bzImage (no HdrS magic at offset 0x202): pass arch/x86/boot/bzImage of an x86-64 build"
+	fi
+	version=$(read_u16 "$kernel" 518)
+	[ "$version" -ge $((0x020c)) ] || return 0
+	flags=$(read_u16 "$kernel" 566)
+	if (((flags & 1) == 0)); then
+		die "kernel $kernel is a 32-bit x86 kernel (no XLF_KERNEL_64 flag at 0x236), but the guest's programs are x86-64: build it with CONFIG_64BIT=y"
+	fi
+}
+
+# Exit with EXIT_TOOL unless $image looks like a complete uncompressed newc cpio archive:
+# the newc magic at the start and the archive trailer near the end.
 check_image()
 {
 	[ -e "$image" ] || die "image $image not found: run make first (or pass --image PATH)"
 	if [ ! -f "$image" ] || [ ! -r "$image" ]; then
 		die "image $image is not a readable file: check its permissions"
+	fi
+	case "$(head -c 6 "$image")" in
+	070701 | 070702) ;;
+	*) die "image $image is not an uncompressed newc cpio archive (no 070701 magic at its start): run make image or pass build/initramfs.cpio" ;;
+	esac
+	if ! tail -c 4096 "$image" | grep -a -q 'TRAILER!!!'; then
+		die "image $image is truncated (no TRAILER!!! entry in its last 4 KiB): run make image"
 	fi
 }
 
@@ -362,10 +414,12 @@ config_value()
 	sed -n "s/^CONFIG_$2=//p" "$1" | tail -n 1
 }
 
-# Print a "cannot test" message for the first required option that is off, or nothing.
+# Print a "cannot test" message for the first required option that is off in config file
+# $1, or nothing. $2 names the config in the message. An option set to m passes when
+# --modules was given, because modules-cpio adds sctp.ko and the modules it needs.
 missing_config()
 {
-	local config=$1 symbol reason value
+	local config=$1 name=$2 symbol reason value
 
 	while IFS='|' read -r symbol reason; do
 		value=$(config_value "$config" "$symbol")
@@ -373,11 +427,13 @@ missing_config()
 		y) continue ;;
 		m)
 			[ -z "$modules_dir" ] || continue
-			echo "cannot test: CONFIG_$symbol=m but no --modules DIR was given ($reason; config $config)"
+			echo "cannot test: CONFIG_$symbol=m in $name but no --modules DIR was given" \
+				"($reason): pass --modules with this kernel's modules or build it with CONFIG_$symbol=y"
 			return
 			;;
 		esac
-		echo "cannot test: CONFIG_$symbol is not set ($reason; config $config)"
+		echo "cannot test: CONFIG_$symbol is not set in $name ($reason):" \
+			"build the kernel with CONFIG_$symbol=y (kernels/peeloff.config lists every required option)"
 		return
 	done <<-EOF
 		IP_SCTP|SCTP sockets are what the reproducer tests
@@ -386,22 +442,80 @@ missing_config()
 		IPV6|the CALIPSO cases use IPv6
 		SERIAL_8250_CONSOLE|the console and the results use the serial ports
 		BLK_DEV_INITRD|the test system is an initramfs
+		DEVTMPFS|the guest init mounts devtmpfs to reach the serial ports
+		BINFMT_ELF|the guest's programs are ELF executables
+		BINFMT_SCRIPT|the guest init is a shell script
 	EOF
 }
 
-# Set untestable_reason when the kernel's config file lacks a required option.
+# Write the configuration embedded in $kernel (CONFIG_IKCONFIG) to file $1, or fail. The
+# header gives the compressed payload (setup_sects at 0x1F1, payload_offset at 0x248 and
+# payload_length at 0x24C, boot protocol 2.08 and later); in the decompressed vmlinux the
+# gzipped config follows the marker IKCFG_ST, as scripts/extract-ikconfig expects.
+extract_embedded_config()
+{
+	local out=$1 sects offset length vmlinux=$tmp_dir/vmlinux marker
+
+	[ "$(read_u16 "$kernel" 518)" -ge $((0x0208)) ] || return 1
+	sects=$(od -An -tu1 -j 497 -N 1 "$kernel" | tr -d ' \n')
+	[ "$sects" != 0 ] || sects=4
+	offset=$(od -An -tu4 -j 584 -N 4 "$kernel" | tr -d ' \n')
+	length=$(od -An -tu4 -j 588 -N 4 "$kernel" | tr -d ' \n')
+	offset=$(((sects + 1) * 512 + offset))
+	# The decompressors fail on the size that the kernel build appends to the payload,
+	# after they have written the whole vmlinux, so their status is ignored.
+	tail -c +$((offset + 1)) "$kernel" | head -c "$length" |
+		decompress_payload >"$vmlinux" 2>/dev/null || true
+	marker=$(grep -a -b -o -m 1 IKCFG_ST "$vmlinux" | head -n 1 | cut -d: -f1)
+	[ -n "$marker" ] || { rm -f "$vmlinux"; return 1; }
+	tail -c +$((marker + 9)) "$vmlinux" | gzip -dc 2>/dev/null >"$out" || true
+	rm -f "$vmlinux"
+	grep -q '^CONFIG_' "$out"
+}
+
+# Decompress a kernel payload read from stdin, choosing the tool by its magic number.
+decompress_payload()
+{
+	local payload=$tmp_dir/payload tool
+
+	cat >"$payload"
+	case "$(read_hex "$payload" 0)" in
+	1f8b*) tool=(gzip -dc) ;;
+	fd377a58) tool=(xz -dc) ;;
+	28b52ffd) tool=(zstd -dc) ;;
+	02214c18) tool=(lz4 -dc) ;;
+	425a68*) tool=(bzip2 -dc) ;;
+	5d000000) tool=(xz --format=lzma -dc) ;;
+	894c5a4f) tool=(lzop -dc) ;;
+	*) tool=(false) ;;
+	esac
+	if command -v "${tool[0]}" >/dev/null; then
+		"${tool[@]}" <"$payload"
+	else
+		log "no ${tool[0]} to decompress $kernel: skipping its embedded config"
+	fi
+	rm -f "$payload"
+}
+
+# Set untestable_reason when the kernel's config file, or else its embedded config, lacks
+# a required option.
 check_kernel_config()
 {
-	local config
+	local config name
 
 	untestable_reason=""
 	config=$(find_kernel_config)
+	name=$config
+	if [ -z "$config" ] && extract_embedded_config "$tmp_dir/embedded.config"; then
+		config=$tmp_dir/embedded.config
+		name="the config embedded in $kernel"
+	fi
 	if [ -z "$config" ]; then
-		log "no config file next to $kernel: skipping the CONFIG_ check"
+		log "no config file next to $kernel and no embedded config: skipping the CONFIG_ check"
 		return
 	fi
-	log "checking required options in $config"
-	untestable_reason=$(missing_config "$config")
+	log "checking required options in $name"
+	untestable_reason=$(missing_config "$config" "$name")
 }
 
 # ---------------------------------------------------------------------------------------
@@ -446,6 +560,17 @@ choose_accel()
 		;;
 	auto) choose_accel_auto ;;
 	esac
+}
+
+# Set timeout to the accelerator's default unless --timeout gave one.
+choose_timeout()
+{
+	[ -z "$timeout" ] || return 0
+	if [ "$accel" = kvm ]; then
+		timeout=$DEFAULT_TIMEOUT_KVM
+	else
+		timeout=$DEFAULT_TIMEOUT_TCG
+	fi
 }
 
 choose_accel_auto()
@@ -590,8 +715,18 @@ stop_streams()
 	stream_pids=()
 }
 
+# Print the whole seconds since the guest last wrote to its results port in directory $1, or
+# to the console when the results port is empty (a kernel without a second serial port).
+seconds_quiet()
+{
+	local file=$1/results.tap
+
+	[ -s "$file" ] || file=$1/console.log
+	echo $(($(date +%s) - $(stat -c %Y "$file")))
+}
+
 # Start QEMU for one boot in directory $1 and wait until it exits or the timeout expires.
-# Sets qemu_status (exit status of QEMU) and timed_out (0 or 1).
+# Sets qemu_status (exit status of QEMU), timed_out (0 or 1) and, after a timeout, quiet_for.
 run_qemu()
 {
 	local dir=$1 finished="" status=0
@@ -615,7 +750,9 @@ run_qemu()
 	else
 		timer_pid=""
 		timed_out=1
-		log "timeout: the guest ran for $timeout s, stopping QEMU"
+		quiet_for=$(seconds_quiet "$dir")
+		log "timeout: the guest ran for $timeout s, stopping QEMU" \
+			"(last results output $quiet_for s before)"
 		stop_qemu
 	fi
 	stop_timer
@@ -649,7 +786,7 @@ boot_once()
 	check_qemu_status "$dir"
 
 	parser_opts=(--console "$dir/console.log" --crash-verdict "$crash_verdict")
-	[ "$timed_out" = 0 ] || parser_opts+=(--timed-out "$timeout")
+	[ "$timed_out" = 0 ] || parser_opts+=(--timed-out "$timeout" --quiet-for "$quiet_for")
 	boot_status=0
 	"$TOOLS_DIR/parse-results" "${parser_opts[@]}" "$dir/results.tap" \
 		>"$dir/summary" || boot_status=$?
@@ -688,7 +825,7 @@ write_verdict()
 		echo "image=$image"
 		echo "accelerator=${accel:-none}"
 		echo "seconds=${boot_seconds:-0}"
-		echo "timeout=$timeout"
+		echo "timeout=${timeout:-none}"
 	} >"$1/verdict"
 }
 
@@ -860,6 +997,7 @@ main()
 	check_kernel_config
 	[ -z "$untestable_reason" ] || exit_untestable_config
 	choose_accel
+	choose_timeout
 	build_initrd
 	choose_memory
 	if [ "$dry_run" = 1 ]; then

@@ -11,7 +11,9 @@
 # Usage: bench/bench.sh [--no-cold] [--runs N] [-- RUN_QEMU_ARGS...]
 #   --no-cold  skip the cold build (it downloads the Debian packages again)
 #   --runs N   boot N times and print each boot's figures (default 3)
-# Run it as root from a built tree (make all); it rebuilds the image.
+#
+# Run it as root from a built tree (make all), because it rebuilds the image
+# with mkosi.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -82,7 +84,7 @@ bench_size() {
 # Boot once; print wall time to the verdict and to the first TAP line, and
 # the guest's own matrix timing.
 bench_boot() {
-	local out start first_tap=0 end status cases guest
+	local out start first_tap=0 end status cases guest done_at started_at
 
 	out=$(mktemp -d)
 	start=$(date +%s.%N)
@@ -99,11 +101,12 @@ bench_boot() {
 	guest=$(sed -n 's/^# peeloff-repro: done at \([0-9.]*\) s, matrix started at \([0-9.]*\) s$/\1 \2/p' \
 		"$out/run/results.tap")
 	[ -n "$guest" ] || die "boot $1: no timing line in $out/run/results.tap (exit $status)"
-	set -- $guest
+	read -r done_at started_at <<<"$guest"
 	printf 'boot: exit %s, verdict after %5.1f s, first TAP line after %4.1f s,' \
 		"$status" "$(echo "$end - $start" | bc)" "$(echo "${first_tap:-$end} - $start" | bc)"
 	printf ' matrix %4.1f s for %s cases (%.2f s per case)\n' \
-		"$(echo "$1 - $2" | bc)" "$cases" "$(echo "($1 - $2) / $cases" | bc -l)"
+		"$(echo "$done_at - $started_at" | bc)" "$cases" \
+		"$(echo "($done_at - $started_at) / $cases" | bc -l)"
 	rm -rf "$out"
 }
 

@@ -86,8 +86,8 @@ refute_line_has()
 @test "panic during peeloff case gives 1" {
 	run "$PARSE" --console panic-peeloff.console panic-peeloff.tap
 	assert_status 1
-	assert_line_has "interrupted: 3 cipso-tag1/server-peeloff/peeloff-server.connect (started, no result)"
-	assert_line_has "interrupted: 4 calipso/control/seq-server.connectx (started, no result)"
+	assert_line_has "interrupted: 3 cipso-tag1/server-peeloff/peeloff-server.connect (started, did not end)"
+	assert_line_has "interrupted: 4 calipso/control/seq-server.connectx (started, did not end)"
 	assert_line_has "Kernel panic - not syncing: sysrq triggered crash"
 	assert_line_has "the kernel crashed while a peeloff case ran"
 }
@@ -262,4 +262,121 @@ refute_line_has()
 	run "$PARSE" missing-result-done.tap
 	assert_status 125
 	assert_line_has "1 result of 6 missing although the guest printed its done line"
+}
+
+@test "ended case without printed result is not interrupted" {
+	run "$PARSE" --console panic-ended-peeloff.console panic-ended-peeloff.tap
+	assert_status 125
+	assert_line_has "source: panic-ended-peeloff.tap (results port)"
+	assert_line_has "interrupted: 2 cipso-tag1/control/T1-02-stream-server-connect (started, did not end)"
+	assert_line_has "interrupted: 6 calipso/control/CA-09-seq-server-first-label (started, did not end)"
+	assert_line_has "unprinted: 4 5 (ended, but the output stopped before their results)"
+	refute_line_has "interrupted: 5 "
+	assert_line_has "the kernel crashed while only control cases ran"
+}
+
+@test "ended case on the console with a split end line" {
+	run "$PARSE" --console panic-ended-peeloff.console empty.tap
+	assert_status 125
+	assert_line_has "source: panic-ended-peeloff.console (console log; no TAP in empty.tap)"
+	assert_line_has "unprinted: 4 5 (ended, but the output stopped before their results)"
+	refute_line_has "malformed:"
+	assert_line_has "the kernel crashed while only control cases ran"
+}
+
+@test "ended case with crash verdict untestable stays 125" {
+	run "$PARSE" --crash-verdict untestable --console panic-ended-peeloff.console \
+		panic-ended-peeloff.tap
+	assert_status 125
+	assert_line_has "while only control cases ran"
+}
+
+@test "start and end lines keep the diagnostics of a failure" {
+	run "$PARSE" interleaved.tap
+	assert_status 1
+	assert_line_has "failed: not ok 2 cipso-tag1/client-peeloff/T1-06-stream-server-connect # exit=10"
+	assert_line_has "	# sctp_peeloff_client: send on peeled-off socket: Permission denied"
+	assert_line_has "	# oracle peer: FAIL getpeercon on the peeled-off socket"
+	assert_line_has "	# avc: denied { write }"
+	refute_line_has "# end 4"
+	refute_line_has "# start 4"
+}
+
+@test "truncated console log is parsed up to the cut" {
+	run "$PARSE" --console truncated.console empty.tap
+	assert_status 125
+	assert_line_has "malformed: line 25: truncated final line: ok 4 calipso/control/seq-ser"
+	assert_line_has "cases: planned=6 ok=3 failed=0 skipped=0 missing=3"
+	assert_line_has "interrupted: 4 calipso/control/seq-server.connectx"
+	assert_line_has "the output ended while only control cases ran"
+}
+
+@test "two TAP blocks on the console: the last one is evaluated" {
+	run "$PARSE" --console two-blocks.console empty.tap
+	assert_status 0
+	assert_line_has "note: 2 TAP blocks found, the last one (line 34) is evaluated"
+	assert_line_has "cases: planned=6 ok=6 failed=0 skipped=0 missing=0"
+}
+
+@test "results port wins over a truncated console" {
+	run "$PARSE" --console truncated.console all-ok.tap
+	assert_status 0
+	assert_line_has "source: all-ok.tap (results port)"
+	refute_line_has "malformed:"
+}
+
+@test "empty console names the serial console options" {
+	run "$PARSE" --console empty.console empty.tap
+	assert_status 125
+	assert_line_has "verdict: 125 (no serial console output (empty console log): build the kernel with CONFIG_SERIAL_8250_CONSOLE=y and boot it without 8250.nr_uarts=0 (no TAP output: the output ended before the first case))"
+}
+
+@test "initramfs unpack failure is named" {
+	run "$PARSE" --console unpack-failed.console empty.tap
+	assert_status 125
+	assert_line_has "the kernel could not unpack the initramfs (Initramfs unpacking failed: invalid magic at start of compressed archive): rebuild the image with make image"
+	assert_line_has "(no TAP output: the kernel crashed before the first case)"
+}
+
+@test "init that cannot run names the binfmt options" {
+	run "$PARSE" --console exec-failed.console empty.tap
+	assert_status 125
+	assert_line_has "the kernel could not run /init (Failed to execute /init (error -8)): build it with CONFIG_BINFMT_ELF=y and CONFIG_BINFMT_SCRIPT=y"
+}
+
+@test "missing init names the initramfs" {
+	run "$PARSE" --console no-tap.console empty.tap
+	assert_status 125
+	assert_line_has "the kernel found no /init in the initramfs (VFS: Unable to mount root fs"
+}
+
+@test "hang after a long quiet time gives 1" {
+	run "$PARSE" --timed-out 60 --quiet-for 40 hang-case-limit.tap
+	assert_status 1
+	assert_line_has "interrupted: 2 cipso-tag1/client-peeloff/T1-06-stream-server-connect (started, did not end)"
+	assert_line_has "unprinted: 4 5 6 (ended, but the output stopped before their results)"
+	assert_line_has "the guest hung and was stopped after 60 s while a peeloff case ran"
+}
+
+@test "timeout while results still printed gives 125" {
+	run "$PARSE" --timed-out 60 --quiet-for 26 hang-case-limit.tap
+	assert_status 125
+	assert_line_has "verdict: 125 (5 results of 6 missing: the guest was stopped after 60 s while it still printed results (last output 26 s before, a case ends within 27 s): the timeout is too short for this kernel; pass a larger --timeout)"
+}
+
+@test "quiet time of exactly the case limit is a hang" {
+	run "$PARSE" --timed-out 60 --quiet-for 27 hang-case-limit.tap
+	assert_status 1
+}
+
+@test "timeout without quiet time counts as a hang" {
+	run "$PARSE" --timed-out 60 hang-case-limit.tap
+	assert_status 1
+	assert_line_has "the guest hung and was stopped after 60 s while a peeloff case ran"
+}
+
+@test "invalid quiet time gives 129" {
+	run "$PARSE" --timed-out 60 --quiet-for soon hang-case-limit.tap
+	assert_status 129
+	assert_line_has "invalid --quiet-for 'soon'"
 }

@@ -8,8 +8,10 @@
 #
 # Real boots use $RUN_QEMU_TEST_KERNEL (default build/default-kernel/vmlinuz) and
 # $RUN_QEMU_TEST_MODULES (default build/default-kernel/modules) and are skipped when the
-# kernel is absent. They always run under TCG. A fake-guest boot takes 3-5 s.
-# Not covered: the KVM probe (no working KVM host to test on) and the real test image.
+# kernel is absent. They always run under TCG. A fake-guest boot takes 3-5 s. One test
+# boots the real image on the default kernel as user nobody (about 10 s); tests/boot.bats
+# and tests/untestable.bats cover the real image otherwise.
+# Not covered: the KVM probe (no working KVM host to test on).
 
 setup_file()
 {
@@ -80,14 +82,52 @@ refute_line_has()
 	fi
 }
 
-# Write a 4 KiB file that passes the bzImage checks: "HdrS" at 0x202, version pointer
-# 0x0300 at 0x20E, and the version string "$2 (...)" at 0x200 + 0x300.
+# Write byte values (decimal) at OFFSET of FILE.
+poke()
+{
+	local file=$1 offset=$2 byte
+
+	shift 2
+	for byte in "$@"; do
+		# shellcheck disable=SC2059 # the format is the octal escape of the byte
+		printf "\\$(printf '%03o' "$byte")"
+	done | dd of="$file" bs=1 seek="$offset" conv=notrunc status=none
+}
+
+# Write the little-endian 32-bit number $3 at OFFSET $2 of FILE $1.
+poke_u32()
+{
+	poke "$1" "$2" $(($3 & 255)) $((($3 >> 8) & 255)) $((($3 >> 16) & 255)) $(($3 >> 24))
+}
+
+# Write a file that passes the bzImage checks: 7 setup sectors, "HdrS" at 0x202, boot
+# protocol 2.15 at 0x206, version pointer 0x0300 at 0x20E and the version string
+# "$2 (...)" at 0x200 + 0x300, XLF_KERNEL_64 at 0x236. Optional $3 is the payload file,
+# placed at 4096 with its offset and length at 0x248 and 0x24C.
 make_fake_kernel()
 {
+	local size=0
+
 	head -c 4096 /dev/zero >"$1"
+	poke "$1" 497 7
 	printf 'HdrS' | dd of="$1" bs=1 seek=514 conv=notrunc status=none
-	printf '\000\003' | dd of="$1" bs=1 seek=526 conv=notrunc status=none
+	poke "$1" 518 15 2
+	poke "$1" 526 0 3
+	poke "$1" 566 1 0
 	printf '%s (fake@build) #1 SMP\000' "$2" | dd of="$1" bs=1 seek=1280 conv=notrunc status=none
+	if [ -n "${3:-}" ]; then
+		size=$(stat -c %s "$3")
+		cat "$3" >>"$1"
+	fi
+	poke_u32 "$1" 588 "$size"
+}
+
+# Write a newc cpio archive with one file to $1.
+make_fake_image()
+{
+	mkdir -p "$BATS_TEST_TMPDIR/image-root"
+	echo "fake" >"$BATS_TEST_TMPDIR/image-root/init"
+	(cd "$BATS_TEST_TMPDIR/image-root" && echo init | cpio -o -H newc -R 0:0 --quiet) >"$1"
 }
 
 # Create fake kernel and image files for the tests that stop before booting.
@@ -96,7 +136,7 @@ make_fake_inputs()
 	FAKE_KERNEL=$BATS_TEST_TMPDIR/bzImage
 	FAKE_CPIO=$BATS_TEST_TMPDIR/image.cpio
 	make_fake_kernel "$FAKE_KERNEL" 6.1.0-fake
-	echo "not a real image" >"$FAKE_CPIO"
+	make_fake_image "$FAKE_CPIO"
 }
 
 # Write a config file next to the fake kernel with the required options, minus $1.
@@ -104,7 +144,8 @@ write_config()
 {
 	local symbol
 
-	for symbol in IP_SCTP SECURITY_SELINUX NETLABEL IPV6 SERIAL_8250_CONSOLE BLK_DEV_INITRD; do
+	for symbol in IP_SCTP SECURITY_SELINUX NETLABEL IPV6 SERIAL_8250_CONSOLE BLK_DEV_INITRD \
+		DEVTMPFS BINFMT_ELF BINFMT_SCRIPT; do
 		[ "$symbol" = "${1:-}" ] || echo "CONFIG_$symbol=y"
 	done >"$BATS_TEST_TMPDIR/.config"
 }
@@ -207,7 +248,8 @@ wait_for_text()
 		"  129  invalid usage" "  130  interrupted"; do
 		assert_line_has "$status"
 	done
-	assert_line_has "default: 180"
+	assert_line_has "default:"
+	assert_line_has "60 under TCG, 40 under KVM"
 	assert_line_has "k >= max(1, ceil(N/3))"
 }
 
@@ -246,6 +288,81 @@ wait_for_text()
 	run "$RUN" --kernel "$BATS_TEST_TMPDIR/no-such-bzImage"
 	assert_status 128
 	assert_line_has "kernel $BATS_TEST_TMPDIR/no-such-bzImage not found"
+}
+
+@test "directory as kernel gives 128" {
+	run "$RUN" --kernel "$BATS_TEST_TMPDIR"
+	assert_status 128
+	assert_line_has "kernel $BATS_TEST_TMPDIR is a directory: pass the bzImage file"
+}
+
+@test "empty kernel file gives 128" {
+	: >"$BATS_TEST_TMPDIR/bzImage"
+	run "$RUN" --kernel "$BATS_TEST_TMPDIR/bzImage"
+	assert_status 128
+	assert_line_has "is not an x86 bzImage (no HdrS magic at offset 0x202)"
+}
+
+@test "vmlinux ELF file as kernel gives 128" {
+	local elf=$BATS_TEST_TMPDIR/vmlinux
+
+	cp /bin/true "$elf"
+	run "$RUN" --kernel "$elf"
+	assert_status 128
+	assert_line_has "kernel $elf is an ELF file (vmlinux?), not a bzImage: pass arch/x86/boot/bzImage"
+}
+
+@test "arm64 Image gives 128" {
+	local image=$BATS_TEST_TMPDIR/Image
+
+	# The arm64 boot header: branch instruction, text_offset, image_size, flags, then
+	# the magic "ARM\x64" at 0x38.
+	head -c 4096 /dev/zero >"$image"
+	poke "$image" 0 77 90 0 145
+	printf 'ARMd' | dd of="$image" bs=1 seek=56 conv=notrunc status=none
+	run "$RUN" --kernel "$image"
+	assert_status 128
+	assert_line_has "kernel $image is an arm64 Image, not an x86 bzImage"
+}
+
+@test "32-bit bzImage gives 128" {
+	make_fake_inputs
+	poke "$FAKE_KERNEL" 566 0 0
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO"
+	assert_status 128
+	assert_line_has "is a 32-bit x86 kernel (no XLF_KERNEL_64 flag at 0x236)"
+	assert_line_has "build it with CONFIG_64BIT=y"
+}
+
+@test "garbage image gives 128" {
+	make_fake_inputs
+	head -c 65536 /dev/urandom >"$FAKE_CPIO"
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --dry-run
+	assert_status 128
+	assert_line_has "image $FAKE_CPIO is not an uncompressed newc cpio archive (no 070701 magic at its start)"
+}
+
+@test "compressed image gives 128" {
+	make_fake_inputs
+	gzip -c "$FAKE_CPIO" >"$FAKE_CPIO.gz"
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO.gz" --dry-run
+	assert_status 128
+	assert_line_has "is not an uncompressed newc cpio archive"
+}
+
+@test "truncated image gives 128" {
+	make_fake_inputs
+	head -c 200 "$FAKE_CPIO" >"$FAKE_CPIO.part"
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO.part" --dry-run
+	assert_status 128
+	assert_line_has "image $FAKE_CPIO.part is truncated (no TRAILER!!! entry in its last 4 KiB): run make image"
+}
+
+@test "missing modules directory gives 128" {
+	make_fake_inputs
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --modules "$BATS_TEST_TMPDIR/none"
+	assert_status 128
+	assert_line_has "modules directory $BATS_TEST_TMPDIR/none not found"
 }
 
 @test "default paths are looked up in the repository from any directory" {
@@ -326,12 +443,13 @@ wait_for_text()
 }
 
 @test "relative image path falls back to the repository" {
+	[ -f "$REPO/build/initramfs.cpio" ] || skip "no build/initramfs.cpio: run make image"
 	make_fake_inputs
 	cd "$BATS_TEST_TMPDIR"
-	run "$RUN" --kernel bzImage --image tests/fixtures/all-ok.tap --accel tcg --dry-run
+	run "$RUN" --kernel bzImage --image build/initramfs.cpio --accel tcg --dry-run
 	assert_status 0
 	assert_line_has "-kernel $BATS_TEST_TMPDIR/bzImage "
-	assert_line_has "-initrd $REPO/tests/fixtures/all-ok.tap "
+	assert_line_has "-initrd $REPO/build/initramfs.cpio "
 }
 
 @test "modules of another release give 128" {
@@ -357,7 +475,8 @@ wait_for_text()
 	use_fake_qemu ok
 	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --output-dir "$OUT"
 	assert_status 125
-	assert_line_has "cannot test: CONFIG_IP_SCTP is not set (SCTP sockets"
+	assert_line_has "cannot test: CONFIG_IP_SCTP is not set in $BATS_TEST_TMPDIR/.config (SCTP sockets"
+	assert_line_has "build the kernel with CONFIG_IP_SCTP=y"
 	[ "$(fake_boots)" -eq 0 ]
 	grep -q '^status=125$' "$OUT/verdict"
 	grep -q '^reason=cannot test: CONFIG_IP_SCTP is not set' "$OUT/verdict"
@@ -377,7 +496,74 @@ wait_for_text()
 	echo "CONFIG_IP_SCTP=m" >>"$BATS_TEST_TMPDIR/.config"
 	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --output-dir "$OUT"
 	assert_status 125
-	assert_line_has "cannot test: CONFIG_IP_SCTP=m but no --modules DIR was given"
+	assert_line_has "cannot test: CONFIG_IP_SCTP=m in $BATS_TEST_TMPDIR/.config but no --modules DIR was given"
+	assert_line_has "pass --modules with this kernel's modules or build it with CONFIG_IP_SCTP=y"
+}
+
+@test "each required option is checked" {
+	local symbol
+
+	make_fake_inputs
+	use_fake_qemu ok
+	for symbol in IP_SCTP SECURITY_SELINUX NETLABEL IPV6 SERIAL_8250_CONSOLE BLK_DEV_INITRD \
+		DEVTMPFS BINFMT_ELF BINFMT_SCRIPT; do
+		write_config "$symbol"
+		echo "# CONFIG_$symbol is not set" >>"$BATS_TEST_TMPDIR/.config"
+		run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --output-dir "$OUT"
+		assert_status 125
+		assert_line_has "cannot test: CONFIG_$symbol is not set in $BATS_TEST_TMPDIR/.config ("
+		assert_line_has "): build the kernel with CONFIG_$symbol=y"
+	done
+	[ "$(fake_boots)" -eq 0 ]
+	[ ! -e "$OUT/console.log" ]
+}
+
+# Write a fake kernel whose payload, compressed with command $1, is a vmlinux stand-in
+# with the config in $BATS_TEST_TMPDIR/embedded.config gzipped between the IKCONFIG markers.
+make_ikconfig_kernel()
+{
+	local vmlinux=$BATS_TEST_TMPDIR/vmlinux
+
+	{
+		head -c 3000 /dev/zero
+		printf 'IKCFG_ST'
+		gzip -9 -c "$BATS_TEST_TMPDIR/embedded.config"
+		printf 'IKCFG_ED'
+		head -c 3000 /dev/zero
+	} >"$vmlinux"
+	"$1" -c "$vmlinux" >"$vmlinux.payload"
+	make_fake_kernel "$FAKE_KERNEL" 6.1.0-fake "$vmlinux.payload"
+}
+
+@test "embedded config without NETLABEL gives 125" {
+	local tool
+
+	make_fake_inputs
+	use_fake_qemu ok
+	for tool in gzip xz zstd; do
+		command -v "$tool" >/dev/null || continue
+		write_config NETLABEL
+		mv "$BATS_TEST_TMPDIR/.config" "$BATS_TEST_TMPDIR/embedded.config"
+		make_ikconfig_kernel "$tool"
+		run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --output-dir "$OUT"
+		assert_status 125
+		assert_line_has "checking required options in the config embedded in $FAKE_KERNEL"
+		assert_line_has "cannot test: CONFIG_NETLABEL is not set in the config embedded in $FAKE_KERNEL"
+	done
+	[ "$(fake_boots)" -eq 0 ]
+	assert_tmp_empty
+}
+
+@test "complete embedded config passes the check" {
+	make_fake_inputs
+	write_config
+	mv "$BATS_TEST_TMPDIR/.config" "$BATS_TEST_TMPDIR/embedded.config"
+	make_ikconfig_kernel gzip
+	run "$RUN" --kernel "$FAKE_KERNEL" --image "$FAKE_CPIO" --accel tcg --dry-run
+	assert_status 0
+	assert_line_has "checking required options in the config embedded in $FAKE_KERNEL"
+	refute_line_has "cannot test"
+	assert_tmp_empty
 }
 
 @test "complete config passes the check" {
@@ -395,12 +581,14 @@ wait_for_text()
 	assert_status 0
 	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 		assert_line_has "accelerator tcg: no read/write access to /dev/kvm"
+		assert_line_has "timeout 60 s per boot under tcg"
 	elif ! grep -q -w -E 'vmx|svm' /proc/cpuinfo; then
 		assert_line_has "accelerator tcg: /proc/cpuinfo shows no vmx or svm flag"
+		assert_line_has "timeout 60 s per boot under tcg"
 	else
 		assert_line_has "accelerator kvm: /dev/kvm is usable"
+		assert_line_has "timeout 40 s per boot under kvm"
 	fi
-	assert_line_has "timeout 180 s per boot"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -715,4 +903,31 @@ wait_for_text()
 	rm -rf "$dir"
 	assert_status 0
 	assert_line_has "accelerator tcg: no read/write access to /dev/kvm"
+}
+
+@test "boot: real image without root sees only loopback" {
+	local dir left
+
+	[ -f "$REPO/build/default-kernel/vmlinuz" ] || skip "no default kernel: run make kernel"
+	[ -f "$REPO/build/initramfs.cpio" ] || skip "no image: run make image"
+	[ "$(id -u)" -eq 0 ] || skip "already running without root"
+	command -v setpriv >/dev/null || skip "setpriv not installed"
+	dir=$(mktemp -d /tmp/run-qemu-nobody.XXXXXX)
+	chmod 755 "$dir"
+	mkdir "$dir/tmp" "$dir/out"
+	chmod 777 "$dir/tmp" "$dir/out"
+	# One case runs and the others are skipped, so the verdict is 125.
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups env TMPDIR="$dir/tmp" \
+		"$RUN" --accel tcg --output-dir "$dir/out" \
+		--append "peeloff_cases=^unlabeled/control/UL-01-"
+	cp "$dir/out/results.tap" "$BATS_TEST_TMPDIR/results.tap" || true
+	left=$(ls -A "$dir/tmp")
+	rm -rf "$dir"
+	assert_status 125
+	[[ "$output" =~ "ok "[0-9]+" unlabeled/control/UL-01-" ]]
+	# Every skipped case has its result line, also the ones the guest wrote at once.
+	[[ "$output" =~ " failed=0 skipped="[0-9]+" missing=0" ]]
+	assert_line_has "cases skipped"
+	tr -d '\r' <"$BATS_TEST_TMPDIR/results.tap" | grep -q -x '# network interfaces: lo'
+	[ -z "$left" ]
 }

@@ -7,8 +7,11 @@
 #   crash_file     file with the crash excerpt taken from the console log ("" for none)
 #   crash_line     console line number of the first crash signature (0 for none)
 #   timed_out      seconds after which the host stopped the guest (0: the guest exited itself)
+#   quiet_for      seconds without results output before that stop (-1: unknown)
 #   crash_verdict  "bad" or "untestable": verdict when a peeloff case was running at a crash
 #   source         name of the input, for the summary
+#   console_hint   cause and fix that the console log shows for a run without TAP ("" for
+#                  none), e.g. an empty console or an initramfs the kernel could not unpack
 #
 # Rules: only lines that start with a TAP token count, and a result line must have the form
 # the guest init prints (number, name <section>/<kind>/<case>, optional " # directive").
@@ -57,7 +60,7 @@ function starts_tap(line)
 # Match the lines that must not contain kernel text. Diagnostics may, as copies of dmesg lines.
 function strict_tap(line)
 {
-	return line ~ /^(TAP version|1\.\.|ok |not ok |# start )/
+	return line ~ /^(TAP version|1\.\.|ok |not ok |# start |# end )/
 }
 
 # Join a TAP line that kernel console output split in two, then classify it.
@@ -102,6 +105,8 @@ function classify(line, lineno)
 		result_line(line, lineno)
 	else if (line ~ /^# start /)
 		start_line(line, lineno)
+	else if (line ~ /^# end /)
+		end_line(line, lineno)
 	else if (line ~ /^#( |$)/)
 		diag_line(line)
 	else
@@ -122,6 +127,7 @@ function start_block(line, lineno)
 	bail = 0
 	bail_reason = ""
 	done_seen = 0
+	case_limit = 0
 	totals = ""
 	nresults = 0
 	nerrors = 0
@@ -134,6 +140,7 @@ function start_block(line, lineno)
 	split("", rdiag)
 	split("", rndiag)
 	split("", started)
+	split("", ended)
 	split("", unreadable)
 	split("", errors)
 }
@@ -220,6 +227,9 @@ function result_line(line, lineno, status, rest, num, name, directive, i, parts)
 		note_error("test " num " started as " started[num] " but reported as " name)
 }
 
+# Start and end lines come from the sections, which run concurrently with the process that
+# prints the results. So they may sit between a result and its diagnostics, and they do not
+# end the diagnostics of the last result.
 function start_line(line, lineno, parts, n)
 {
 	n = split(line, parts, " ")
@@ -228,7 +238,18 @@ function start_line(line, lineno, parts, n)
 		return
 	}
 	started[parts[3] + 0] = parts[4]
-	last_result = 0
+}
+
+# "# end N SECONDS": case N finished. Its result may still be unprinted, because the
+# results are printed in case order.
+function end_line(line, lineno, parts, n)
+{
+	n = split(line, parts, " ")
+	if (n != 4 || parts[3] !~ /^[1-9][0-9]*$/ || parts[4] !~ /^[0-9]+(\.[0-9]+)?$/) {
+		note_malformed(line, lineno, "invalid end line")
+		return
+	}
+	ended[parts[3] + 0] = 1
 }
 
 # Keep the first diagnostic lines after a failed result because they explain the failure.
@@ -242,6 +263,10 @@ function diag_line(line)
 	if (line ~ /^# peeloff-repro: done/) {
 		done_seen = 1
 		last_result = 0
+		return
+	}
+	if (line ~ /^# case limit: [0-9]+ s/) {
+		case_limit = substr(line, 15) + 0
 		return
 	}
 	if (last_result == 0 || result[last_result] != "fail")
@@ -305,9 +330,20 @@ function stop_cause()
 {
 	if (crash_line > 0)
 		return "the kernel crashed"
+	if (still_running())
+		return "the guest was stopped after " timed_out " s while it still printed results" \
+			" (last output " quiet_for " s before, a case ends within " case_limit " s)"
 	if (timed_out > 0)
 		return "the guest hung and was stopped after " timed_out " s"
 	return "the output ended"
+}
+
+# Succeed when the host stopped a guest that had printed results more recently than the
+# longest a case can last: a slow guest, not a hung one.
+function still_running()
+{
+	return crash_line <= 0 && timed_out > 0 && quiet_for >= 0 && case_limit > 0 && \
+		quiet_for < case_limit
 }
 
 function no_tap()
@@ -316,6 +352,9 @@ function no_tap()
 	if (stray_before_header > 0)
 		return verdict(125, "no \"TAP version\" line, " stray_before_header \
 			" TAP-like lines ignored")
+	if (console_hint != "")
+		return verdict(125, console_hint " (no TAP output: " stop_cause() \
+			" before the first case)")
 	return verdict(125, "no TAP output: " stop_cause() " before the first case")
 }
 
@@ -339,7 +378,7 @@ function count_results(    n)
 {
 	nok = nfail = nskip = nmissing = 0
 	fail_control = fail_peeloff = fail_other = 0
-	ninterrupted = interrupted_peeloff = nunreadable = 0
+	ninterrupted = interrupted_peeloff = nunreadable = nunprinted = 0
 	first_skip = first_unreadable = 0
 	for (n = 1; n <= plan; n++) {
 		if (!(n in result)) {
@@ -348,6 +387,8 @@ function count_results(    n)
 				nunreadable++
 				if (!first_unreadable)
 					first_unreadable = n
+			} else if (n in ended) {
+				nunprinted++
 			} else if (n in started) {
 				ninterrupted++
 				if (is_peeloff(started[n]))
@@ -413,11 +454,18 @@ function print_skipped(    n, shown)
 		printf "skipped: ... and %d more\n", nskip - shown
 }
 
-function print_interrupted(    n)
+function print_interrupted(    n, list)
 {
 	for (n = 1; n <= plan; n++)
-		if (!(n in result) && !(n in unreadable) && (n in started))
-			printf "interrupted: %d %s (started, no result)\n", n, started[n]
+		if (!(n in result) && !(n in unreadable) && (n in started) && !(n in ended))
+			printf "interrupted: %d %s (started, did not end)\n", n, started[n]
+	if (nunprinted == 0)
+		return
+	list = ""
+	for (n = 1; n <= plan; n++)
+		if (!(n in result) && !(n in unreadable) && (n in ended))
+			list = list " " n
+	printf "unprinted:%s (ended, but the output stopped before their results)\n", list
 }
 
 function print_crash(    line)
@@ -432,7 +480,8 @@ function print_crash(    line)
 
 # Decide the verdict of a block that has a plan. In order of precedence: a failed control
 # case (125), a failed case of unknown kind (125), a failed peeloff case (1), missing results
-# although the guest finished (125), a peeloff case cut short by a crash or hang
+# although the guest finished (125), missing results because the host stopped a guest that
+# still printed results (125), a peeloff case cut short by a crash or hang
 # (--crash-verdict), a malformed result (125), other missing results (125), skipped cases
 # (125), else 0.
 function judge()
@@ -447,6 +496,9 @@ function judge()
 			" failed and no control case failed")
 	if (nmissing > nunreadable && done_seen)
 		return verdict(125, missing_text() " although the guest printed its done line")
+	if (nmissing > nunreadable && still_running())
+		return verdict(125, missing_text() ": " stop_cause() \
+			": the timeout is too short for this kernel; pass a larger --timeout")
 	if (interrupted_peeloff > 0)
 		return judge_interrupted_peeloff()
 	if (nunreadable > 0)
@@ -477,7 +529,7 @@ function judge_interrupted_peeloff()
 function judge_incomplete(    what)
 {
 	what = missing_text()
-	if (nresults == 0 && ninterrupted == 0)
+	if (nresults == 0 && ninterrupted == 0 && nunprinted == 0)
 		return verdict(125, what ": " stop_cause() " before the first case")
 	if (ninterrupted > 0)
 		return verdict(125, what ": " stop_cause() " while only control cases ran")
