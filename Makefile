@@ -20,13 +20,16 @@ BASE_IMAGE := $(MKOSI_OUT)/peeloff-base.cpio
 PROGRAMS := sctp_client sctp_server sctp_peeloff_client sctp_peeloff_server peeloff_exec
 RUN_QEMU_FLAGS ?=
 
-# Debian packages that building, running and testing need.
+# Debian packages that building, running and testing need; the second group
+# builds kernels (kernels/kernels.mk).
 PACKAGES := bats bc binutils busybox-static ca-certificates cpio debootstrap file gcc \
-	kmod libc6-dev libsctp-dev libselinux1-dev libsepol-dev make mkosi pkg-config \
-	qemu-system-x86 secilc setools shellcheck zstd
+	kmod libc6-dev libsctp-dev libselinux1-dev libsepol-dev lz4 make mkosi pkg-config \
+	qemu-system-x86 secilc setools shellcheck zstd \
+	bison flex git libelf-dev libssl-dev linux-source-6.1 xz-utils
 
 .PHONY: all programs policy image kernel run deps check check-programs \
-	check-policy check-parser check-run-qemu check-boot check-robustness clean distclean
+	check-policy check-parser check-run-qemu check-boot check-robustness check-kernels \
+	check-bisect clean distclean
 
 all: programs policy image kernel
 
@@ -164,3 +167,13 @@ clean:
 
 distclean: clean
 	rm -rf $(BUILD) results mkosi.cache/*
+
+# Self-test on the known-good and known-bad kernels (kernels/kernels.mk):
+# builds them on the first run (about 15 minutes here), then reuses them.
+check-kernels: image $(KERNEL_GOOD) $(KERNEL_BAD)
+	KERNEL_GOOD=$(KERNEL_GOOD) KERNEL_BAD=$(KERNEL_BAD) bats tests/kernels.bats
+
+# A real git bisect over a throwaway history made from the 6.1 source.
+check-bisect: image $(KERNEL_GOOD)
+	KERNEL_SRC=$(KERNEL_SRC) KERNEL_BAD_PATCH=$(KERNEL_BAD_PATCH) \
+		BISECT_WORK=$(KERNEL_CACHE)/bisect bats tests/bisect.bats

@@ -45,7 +45,7 @@ parse_args() {
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--build-dir)
-			[ -n "${2:-}" ] || die "--build-dir needs a directory"
+			[ -n "${2:-}" ] || die "--build-dir needs a directory argument"
 			BUILD_DIR=$2
 			shift
 			;;

@@ -9,8 +9,10 @@
 setup_file() {
 	cd "$BATS_TEST_DIRNAME/.."
 	export OUT="$BATS_FILE_TMPDIR/run"
-	./run-qemu.sh --output-dir "$OUT" >"$BATS_FILE_TMPDIR/stdout" 2>&1
-	echo $? >"$BATS_FILE_TMPDIR/status"
+	local status=0
+
+	./run-qemu.sh --output-dir "$OUT" >"$BATS_FILE_TMPDIR/stdout" 2>&1 || status=$?
+	echo "$status" >"$BATS_FILE_TMPDIR/status"
 }
 
 setup() {

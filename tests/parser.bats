@@ -7,6 +7,8 @@
 # in the console fixtures were recorded from a Debian 6.1 cloud kernel under QEMU.
 # Not covered here: the host runner and real boots (tests/run-qemu.bats).
 
+load helpers
+
 setup()
 {
 	FIXTURES=$BATS_TEST_DIRNAME/fixtures
@@ -14,33 +16,6 @@ setup()
 	cd "$FIXTURES" || return 1
 }
 
-# Print the output before failing, so a failed check shows what the parser printed.
-assert_status()
-{
-	if [ "$status" -ne "$1" ]; then
-		echo "expected status $1, got $status; output:" >&2
-		echo "$output" >&2
-		return 1
-	fi
-}
-
-assert_line_has()
-{
-	if [[ "$output" != *"$1"* ]]; then
-		echo "output lacks '$1'; output:" >&2
-		echo "$output" >&2
-		return 1
-	fi
-}
-
-refute_line_has()
-{
-	if [[ "$output" == *"$1"* ]]; then
-		echo "output contains '$1'; output:" >&2
-		echo "$output" >&2
-		return 1
-	fi
-}
 
 @test "all cases ok gives 0" {
 	run "$PARSE" all-ok.tap
@@ -197,10 +172,22 @@ refute_line_has()
 	assert_line_has "the guest bailed out: SCTP is not available"
 }
 
+@test "cases left out by peeloff_cases do not count" {
+	run "$PARSE" deselected.tap
+	assert_status 0
+	assert_line_has "verdict: 0 (2 of 2 selected cases passed, 1 not selected by peeloff_cases)"
+}
+
+@test "peeloff_cases selecting nothing gives 125" {
+	run "$PARSE" none-selected.tap
+	assert_status 125
+	assert_line_has "peeloff_cases selected no case: check the pattern"
+}
+
 @test "skipped cases give 125" {
 	run "$PARSE" skipped.tap
 	assert_status 125
-	assert_line_has "skipped: ok 5 calipso/client-peeloff/seq-server.connectx # SKIP not selected"
+	assert_line_has "skipped: ok 5 calipso/client-peeloff/seq-server.connectx # SKIP CALIPSO not configured"
 	assert_line_has "verdict: 125 (2 cases skipped, first: ok 5"
 }
 

@@ -15,6 +15,8 @@
 # /sys/fs/selinux/enforce. Any kernel with SELinux accepts that write, because the
 # setenforce check is made while the kernel is still permissive.
 
+load helpers
+
 setup_file()
 {
 	local repo
@@ -49,45 +51,14 @@ setup()
 	[ ! -d "$MODULES" ] || MODULE_ARGS=(--modules "$MODULES")
 }
 
-# Stop QEMU processes that a failed test left behind, found by this test's directory.
 teardown()
 {
-	local pid
-
-	for pid in $(pgrep -f -- "$BATS_TEST_TMPDIR" || true); do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
+	kill_leftover_qemu
 }
 
 # ---------------------------------------------------------------------------------------
 # Helpers
 
-assert_status()
-{
-	if [ "$status" -ne "$1" ]; then
-		echo "expected status $1, got $status; output:" >&2
-		echo "$output" >&2
-		return 1
-	fi
-}
-
-assert_line_has()
-{
-	if [[ "$output" != *"$1"* ]]; then
-		echo "output lacks '$1'; output:" >&2
-		echo "$output" >&2
-		return 1
-	fi
-}
-
-refute_line_has()
-{
-	if [[ "$output" == *"$1"* ]]; then
-		echo "output contains '$1'; output:" >&2
-		echo "$output" >&2
-		return 1
-	fi
-}
 
 # Check the end of a boot: the verdict file has status $1, no QEMU of this test runs, and
 # the temporary directory is empty.

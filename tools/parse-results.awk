@@ -213,7 +213,7 @@ function result_line(line, lineno, status, rest, num, name, directive, i, parts)
 		return
 	}
 	if (status == "ok" && toupper(directive) ~ /^SKIP/)
-		status = "skip"
+		status = directive ~ /not selected by peeloff_cases/ ? "deselected" : "skip"
 	split(name, parts, "/")
 	result[num] = status
 	rname[num] = name
@@ -376,7 +376,7 @@ function check_numbers(    n)
 
 function count_results(    n)
 {
-	nok = nfail = nskip = nmissing = 0
+	nok = nfail = nskip = nmissing = ndeselected = 0
 	fail_control = fail_peeloff = fail_other = 0
 	ninterrupted = interrupted_peeloff = nunreadable = nunprinted = 0
 	first_skip = first_unreadable = 0
@@ -398,6 +398,8 @@ function count_results(    n)
 		}
 		if (result[n] == "ok")
 			nok++
+		else if (result[n] == "deselected")
+			ndeselected++
 		else if (result[n] == "skip") {
 			nskip++
 			if (!first_skip)
@@ -483,7 +485,8 @@ function print_crash(    line)
 # although the guest finished (125), missing results because the host stopped a guest that
 # still printed results (125), a peeloff case cut short by a crash or hang
 # (--crash-verdict), a malformed result (125), other missing results (125), skipped cases
-# (125), else 0.
+# (125), no case selected by peeloff_cases (125), else 0. Cases that peeloff_cases left
+# out do not count.
 function judge()
 {
 	if (fail_control > 0)
@@ -508,8 +511,13 @@ function judge()
 		return judge_incomplete()
 	if (nskip > 0)
 		return verdict(125, plural(nskip, "case") " skipped, first: " rline[first_skip])
+	if (ndeselected == plan)
+		return verdict(125, "peeloff_cases selected no case: check the pattern")
 	if (!done_seen)
 		print "note: no \"# peeloff-repro: done\" line"
+	if (ndeselected > 0)
+		return verdict(0, nok " of " plural(nok, "selected case") " passed, " \
+			ndeselected " not selected by peeloff_cases")
 	return verdict(0, plan " of " plural(plan, "case") " passed")
 }
 
