@@ -22,8 +22,8 @@ setup_file() {
 
 # Add a commit that changes no kernel code.
 harmless_commit() {
-	echo "bisect test commit $1" >>"$TREE/Documentation/peeloff-bisect.txt"
-	git -C "$TREE" add Documentation/peeloff-bisect.txt
+	echo "bisect test commit $1" >>"$TREE/peeloff-bisect.txt"
+	git -C "$TREE" add -f peeloff-bisect.txt
 	git -C "$TREE" commit -q -m "Harmless change $1"
 }
 
