@@ -64,7 +64,10 @@ build() {
 	"$REPRO/kernels/build-kernel.sh" --build-dir "$BUILD_DIR" --output "$OUTPUT_DIR" "$TREE"
 	status=$?
 	case "$status" in
-	0) return 0 ;;
+	0)
+		echo "bisect-step: kernel built in $SECONDS s"
+		return 0
+		;;
 	3)
 		echo "bisect-step: $(git -C "$TREE" rev-parse --short HEAD) gives no kernel: skip (125)"
 		exit 125
@@ -79,6 +82,7 @@ boot() {
 
 	"$REPRO/run-qemu.sh" --kernel "$OUTPUT_DIR/bzImage" "${RUN_ARGS[@]}"
 	status=$?
+	echo "bisect-step: step took $SECONDS s"
 	case "$status" in
 	0 | 1 | 125) exit "$status" ;;
 	*) die "run-qemu.sh failed with status $status: fix the setup" ;;
