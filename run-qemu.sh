@@ -8,7 +8,7 @@
 # (second serial port) to results.tap in the output directory. tools/parse-results decides
 # the verdict of each boot, and usage() lists the options and the exit status table.
 
-set -eu
+set -eEu
 
 readonly PROG=run-qemu.sh
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -87,23 +87,30 @@ Options:
 
 Exit status:
   0    good: every planned case passed (with --runs: see below)
-  1    bad: a client-peeloff or server-peeloff case failed while no control case
-       failed, or the kernel crashed or hung while a peeloff case ran. Hung means
+  1    bad: a client-peeloff or server-peeloff case failed the way a labeling bug
+       fails (an oracle failed, an SELinux denial, the peeloff or the send on the
+       peeled-off socket failed) while no control case failed, or the kernel
+       crashed or hung while a peeloff case ran. Hung means
        that the timeout expired after the results port had been quiet for at least
        the "# case limit" that the guest prints (27 s with the default step timeouts)
   125  cannot test this kernel: a required CONFIG_ option is off in the kernel's config
        file (next to it or embedded with CONFIG_IKCONFIG), no TAP output (no boot, no
        serial console, initramfs not unpacked, crash or hang before the first case),
        no plan, "Bail out!" (no SCTP, SELinux not active or not enforcing, policy
-       rejected, no IPv6, no NetLabel), a control case failed, a case was skipped,
-       inconsistent results, the timeout expired while the guest still printed results
+       rejected, no IPv6, no NetLabel), a control case failed, a peeloff case failed
+       with only a timeout or a setup error, a case was skipped, peeloff_cases selected
+       no peeloff case, inconsistent results, the timeout expired while the guest
+       still printed results
   128  the tool failed: kernel missing or unreadable, not an x86-64 bzImage (an ELF
        vmlinux, an arm64 Image, a 32-bit kernel), modules of another kernel release,
        image missing, not an uncompressed newc cpio archive or truncated, QEMU or
-       depmod missing, QEMU failed
+       depmod missing, QEMU failed, no writable temporary or output directory, the
+       output directory in use by another run, any unexpected command failure
   129  invalid usage: unknown option, missing or invalid value
   130  interrupted by SIGINT, SIGTERM or SIGHUP, or QEMU was stopped by a signal
-       from another process; QEMU is stopped and temporary files are removed
+       from another process; QEMU is stopped and temporary files are removed.
+       After SIGKILL of this script QEMU still stops (parent-death signal), but the
+       temporary directory stays behind
 
 With --runs N, k boots reproduced the bug (status 1) and g boots were good (status 0):
   bad  when k >= max(1, ceil(N/3))
@@ -734,7 +741,9 @@ run_qemu()
 	build_qemu_cmd "$dir"
 	: >"$dir/console.log"
 	: >"$dir/results.tap"
-	"${qemu_cmd[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
+	# --pdeathsig: a runner killed with SIGKILL (a CI job limit, timeout -s KILL)
+	# takes QEMU with it instead of leaving a guest running forever.
+	setpriv --pdeathsig KILL -- "${qemu_cmd[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
 	qemu_pid=$!
 	start_stream "$dir/results.tap" ""
 	[ "$verbose" = 0 ] || start_stream "$dir/console.log" "console: "
@@ -884,7 +893,10 @@ run_many()
 make_output_dir()
 {
 	if [ -n "$output_arg" ]; then
-		output_dir=$(resolve_path "$output_arg")
+		case "$output_arg" in
+		/*) output_dir=$output_arg ;;
+		*) output_dir=$PWD/$output_arg ;;
+		esac
 		mkdir -p "$output_dir" ||
 			die "cannot create output directory $output_dir: check the path and permissions"
 	else
@@ -894,6 +906,13 @@ make_output_dir()
 		mkdir "$output_dir" || die "cannot create output directory $output_dir: pass --output-dir DIR"
 	fi
 	[ -w "$output_dir" ] || die "output directory $output_dir is not writable: pass --output-dir DIR"
+
+	# Two runs writing one directory would truncate each other's logs, and a
+	# verdict left by an earlier run must not outlive this one.
+	exec {lock_fd}>"$output_dir/.lock"
+	flock -n "$lock_fd" ||
+		die "output directory $output_dir is in use by another run: pass another --output-dir"
+	rm -rf "$output_dir"/verdict "$output_dir"/summary "$output_dir"/run-[0-9]*
 }
 
 # Record a verdict that needs no boot (a missing CONFIG_ option) and exit 125.
@@ -988,7 +1007,11 @@ main()
 {
 	parse_args "$@"
 	resolve_inputs
-	tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/run-qemu.XXXXXX")
+	# A command that fails unexpectedly is a failure of this tool, never a
+	# verdict: with set -e alone it would exit 1, which git bisect reads as bad.
+	trap 'die "internal error: a command failed at line $LINENO: no verdict"' ERR
+	tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/run-qemu.XXXXXX") ||
+		die "cannot create a temporary directory in ${TMPDIR:-/tmp}: set TMPDIR to a writable directory"
 	trap cleanup EXIT
 	trap 'on_signal INT' INT
 	trap 'on_signal TERM' TERM

@@ -184,6 +184,18 @@ setup()
 	assert_line_has "peeloff_cases selected no case: check the pattern"
 }
 
+@test "peeloff timeouts without label evidence give 125" {
+	run "$PARSE" peeloff-timeout-only.tap
+	assert_status 125
+	assert_line_has "2 peeloff cases failed in a way that is not a labeling bug"
+}
+
+@test "selection without peeloff case gives 125" {
+	run "$PARSE" controls-only.tap
+	assert_status 125
+	assert_line_has "no peeloff case ran: peeloff_cases must select one"
+}
+
 @test "skipped cases give 125" {
 	run "$PARSE" skipped.tap
 	assert_status 125

@@ -817,7 +817,7 @@ make_ikconfig_kernel()
 	require_modules
 	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=modules
 	assert_status 0
-	assert_line_has "ok 1 unlabeled/control/sctp-module"
+	assert_line_has "ok 1 unlabeled/client-peeloff/sctp-module"
 }
 
 @test "boot: two runs at once use separate output and temporary files" {
@@ -886,10 +886,10 @@ make_ikconfig_kernel()
 	chmod 755 "$dir"
 	mkdir "$dir/tmp" "$dir/out"
 	chmod 777 "$dir/tmp" "$dir/out"
-	# One case runs and the others are left out, which does not count.
+	# Two cases run and the others are left out, which does not count.
 	run setpriv --reuid=nobody --regid=nogroup --clear-groups env TMPDIR="$dir/tmp" \
 		"$RUN" --accel tcg --output-dir "$dir/out" \
-		--append "peeloff_cases=^unlabeled/control/UL-01-"
+		--append "peeloff_cases=^unlabeled/(control/UL-01|client-peeloff/UL-02)-"
 	cp "$dir/out/results.tap" "$BATS_TEST_TMPDIR/results.tap" || true
 	left=$(ls -A "$dir/tmp")
 	rm -rf "$dir"
@@ -897,7 +897,7 @@ make_ikconfig_kernel()
 	[[ "$output" =~ "ok "[0-9]+" unlabeled/control/UL-01-" ]]
 	# Every case left out has its result line, also the ones the guest wrote at once.
 	[[ "$output" =~ " failed=0 skipped=0 missing=0" ]]
-	assert_line_has "1 of 1 selected case passed, 95 not selected by peeloff_cases"
+	assert_line_has "2 of 2 selected cases passed, 94 not selected by peeloff_cases"
 	tr -d '\r' <"$BATS_TEST_TMPDIR/results.tap" | grep -q -x '# network interfaces: lo'
 	[ -z "$left" ]
 }

@@ -138,6 +138,7 @@ function start_block(line, lineno)
 	split("", rline)
 	split("", rlineno)
 	split("", rdiag)
+	split("", rlabelbug)
 	split("", rndiag)
 	split("", started)
 	split("", ended)
@@ -220,6 +221,7 @@ function result_line(line, lineno, status, rest, num, name, directive, i, parts)
 	rkind[num] = parts[2]
 	rline[num] = line
 	rlineno[num] = lineno
+	rdirective[num] = directive
 	rndiag[num] = 0
 	nresults++
 	last_result = num
@@ -271,6 +273,8 @@ function diag_line(line)
 	}
 	if (last_result == 0 || result[last_result] != "fail")
 		return
+	if (line ~ /^# oracle [a-z]+: FAIL/ || line ~ /^# avc: +denied/)
+		rlabelbug[last_result] = 1
 	if (rndiag[last_result] >= MAX_DIAG)
 		return
 	rndiag[last_result]++
@@ -376,7 +380,8 @@ function check_numbers(    n)
 
 function count_results(    n)
 {
-	nok = nfail = nskip = nmissing = ndeselected = 0
+	nok = nfail = nskip = nmissing = ndeselected = npeeloff_ok = 0
+	fail_unrelated = first_unrelated = 0
 	fail_control = fail_peeloff = fail_other = 0
 	ninterrupted = interrupted_peeloff = nunreadable = nunprinted = 0
 	first_skip = first_unreadable = 0
@@ -396,8 +401,11 @@ function count_results(    n)
 			}
 			continue
 		}
-		if (result[n] == "ok")
+		if (result[n] == "ok") {
 			nok++
+			if (is_peeloff(rname[n]))
+				npeeloff_ok++
+		}
 		else if (result[n] == "deselected")
 			ndeselected++
 		else if (result[n] == "skip") {
@@ -414,10 +422,26 @@ function count_failure(n)
 	nfail++
 	if (rkind[n] == "control")
 		fail_control++
-	else if (is_peeloff(rname[n]))
+	else if (is_peeloff(rname[n]) && bug_signature(n))
 		fail_peeloff++
-	else
+	else if (is_peeloff(rname[n])) {
+		fail_unrelated++
+		if (!first_unrelated)
+			first_unrelated = n
+	} else
 		fail_other++
+}
+
+# Tell whether failed peeloff case n ended the way a labeling bug ends it: an oracle
+# failed (exit 1, FAIL), the association or the peeloff was denied (7 DENIED, 9 PEELOFF),
+# the send on the peeled-off socket failed (10 SEND), or its diagnostics show a failed
+# oracle or an SELinux denial; the numbers are those of
+# src/exitcodes.h. A receive that only timed out (11 RECV) can be a slow guest, and a
+# timeout of the association (5), a setup error, a server that did not start or a client
+# killed by the guest's watchdog is not that bug either.
+function bug_signature(n)
+{
+	return rlabelbug[n] || rdirective[n] ~ /^exit=(1|7|9|10) /
 }
 
 function is_peeloff(name, parts)
@@ -494,6 +518,10 @@ function judge()
 			" failed: the test setup does not work on this kernel")
 	if (fail_other > 0)
 		return verdict(125, plural(fail_other, "case") " of an unknown kind failed")
+	if (fail_unrelated > 0)
+		return verdict(125, plural(fail_unrelated, "peeloff case") " failed in a way " \
+			"that is not a labeling bug (a timeout or setup error), first: " \
+			rline[first_unrelated])
 	if (fail_peeloff > 0)
 		return verdict(1, "bug reproduced: " plural(fail_peeloff, "peeloff case") \
 			" failed and no control case failed")
@@ -513,6 +541,8 @@ function judge()
 		return verdict(125, plural(nskip, "case") " skipped, first: " rline[first_skip])
 	if (ndeselected == plan)
 		return verdict(125, "peeloff_cases selected no case: check the pattern")
+	if (npeeloff_ok == 0)
+		return verdict(125, "no peeloff case ran: peeloff_cases must select one")
 	if (!done_seen)
 		print "note: no \"# peeloff-repro: done\" line"
 	if (ndeselected > 0)
