@@ -291,6 +291,21 @@ check_kernel()
 }
 
 # Exit with EXIT_TOOL unless $kernel is an x86 bzImage of a 64-bit kernel.
+# The setup sectors (0x1f1, 0 meaning 4) and the 16-byte paragraphs of the protected-mode
+# code (0x1f4) give the least size of a whole bzImage; signed kernels carry more after it.
+check_kernel_size()
+{
+	local setup_sects syssize expected size
+
+	setup_sects=$(od -An -tu1 -j 497 -N 1 "$kernel" | tr -d ' \n')
+	[ "$setup_sects" != 0 ] || setup_sects=4
+	syssize=$(od -An -tu4 -j 500 -N 4 "$kernel" | tr -d ' \n')
+	expected=$(((setup_sects + 1) * 512 + syssize * 16))
+	size=$(stat -c %s "$kernel")
+	[ "$size" -ge "$expected" ] ||
+		die "kernel $kernel is truncated: $size bytes, but its header needs $expected: copy or rebuild it"
+}
+
 check_kernel_format()
 {
 	local version flags
@@ -304,6 +319,7 @@ check_kernel_format()
 	if [ "$(read_hex "$kernel" 514)" != 48647253 ]; then
 		die "kernel $kernel is not an x86 bzImage (no HdrS magic at offset 0x202): pass arch/x86/boot/bzImage of an x86-64 build"
 	fi
+	check_kernel_size
 	version=$(read_u16 "$kernel" 518)
 	[ "$version" -ge $((0x020c)) ] || return 0
 	flags=$(read_u16 "$kernel" 566)

@@ -357,6 +357,14 @@ wait_for_text()
 	assert_line_has "is not an x86 bzImage (no HdrS magic at offset 0x202)"
 }
 
+@test "truncated kernel gives 128" {
+	[ -f "$TEST_KERNEL" ] || skip "no kernel at $TEST_KERNEL: run make kernel"
+	head -c 1200000 "$TEST_KERNEL" >"$BATS_TEST_TMPDIR/bzImage"
+	run "$RUN" --kernel "$BATS_TEST_TMPDIR/bzImage" --dry-run
+	assert_status 128
+	assert_line_has "is truncated: 1200000 bytes, but its header needs"
+}
+
 @test "unreadable kernel gives 128" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to switch to user nobody"
 	command -v setpriv >/dev/null || skip "setpriv not installed"
