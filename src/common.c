@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <math.h>
 #include <netdb.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -162,15 +163,30 @@ static void check_port(const struct program *prog, const char *text)
 		usage_error(prog, "invalid PORT '%s': expected an integer from 1 to 65535", text);
 }
 
+/*
+ * Accept a single MLS level as the kernel prints it: a sensitivity, then
+ * optionally categories and category ranges (s0, s0:c1,c5.c9). The oracles
+ * compare levels as strings, so a range (s0-s0:c1) or a typo could never
+ * match and would show up as an oracle failure instead of a usage error.
+ */
+/* Every category of c0-c1023 listed one by one fits in this many characters. */
+#define MAX_LEVEL_LEN 8192
+
 static const char *check_level(const struct program *prog, int letter, const char *text)
 {
-	const char *c;
+	static const char pattern[] =
+		"^s[0-9]+(:c[0-9]+(\\.c[0-9]+)?(,c[0-9]+(\\.c[0-9]+)?)*)?$";
+	regex_t level_re;
+	int nomatch;
 
-	for (c = text; *c; c++)
-		if (!isgraph((unsigned char)*c))
-			break;
-	if (!*text || *c)
-		usage_error(prog, "invalid -%c value '%s': expected an MLS level such as s0:c1,c5",
+	if (regcomp(&level_re, pattern, REG_EXTENDED | REG_NOSUB)) {
+		log_error("cannot compile the MLS level pattern");
+		exit(PEELOFF_EXIT_SETUP);
+	}
+	nomatch = strlen(text) > MAX_LEVEL_LEN || regexec(&level_re, text, 0, NULL, 0);
+	regfree(&level_re);
+	if (nomatch)
+		usage_error(prog, "invalid -%c value '%.64s': expected one MLS level such as s0:c1,c5.c9",
 			    letter, text);
 	return text;
 }

@@ -307,6 +307,22 @@ skip_if_sctp_available() {
 	expect_usage_error "invalid -e value ''"
 	run_with_operands sctp_peeloff_client -p "s0 c1"
 	expect_usage_error "invalid -p value 's0 c1'"
+	run_with_operands sctp_peeloff_client -e s0-s0:c1
+	expect_usage_error "invalid -e value 's0-s0:c1'"
+	run_with_operands sctp_client -e "s0:c1;rm"
+	expect_usage_error "invalid -e value 's0:c1;rm'"
+	run_with_operands sctp_peeloff_client -p s0:c1..c5
+	expect_usage_error "invalid -p value 's0:c1..c5'"
+}
+
+@test "valid -e and -p levels pass parsing" {
+	local level
+
+	# Without SCTP on the host the programs get past option parsing and exit 4.
+	for level in s0 s0:c1,c5.c9 s0:c182.c192 s0:c0,c12,c1023; do
+		run_with_operands sctp_peeloff_client -e "$level" -p "$level"
+		[ "$status" -ne 2 ]
+	done
 }
 
 @test "empty -f file name exits 2" {
