@@ -290,9 +290,9 @@ check_kernel()
 	fi
 }
 
-# Exit with EXIT_TOOL unless $kernel is an x86 bzImage of a 64-bit kernel.
-# The setup sectors (0x1f1, 0 meaning 4) and the 16-byte paragraphs of the protected-mode
-# code (0x1f4) give the least size of a whole bzImage; signed kernels carry more after it.
+# Exit with EXIT_TOOL when $kernel is shorter than its header says. The setup sectors
+# (0x1f1, 0 meaning 4) and the 16-byte paragraphs of the protected-mode code (0x1f4) give
+# the least size of a whole bzImage. Signed kernels carry more bytes after it.
 check_kernel_size()
 {
 	local setup_sects syssize expected size
@@ -306,6 +306,7 @@ check_kernel_size()
 		die "kernel $kernel is truncated: $size bytes, but its header needs $expected: copy or rebuild it"
 }
 
+# Exit with EXIT_TOOL unless $kernel is an x86 bzImage of a 64-bit kernel.
 check_kernel_format()
 {
 	local version flags

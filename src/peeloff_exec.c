@@ -74,11 +74,13 @@ int main(int argc, char **argv)
 	if (!context)
 		return PEELOFF_EXIT_SETUP;
 	if (setexeccon(context) < 0) {
-		fprintf(stderr, "peeloff_exec: setexeccon %s: %s\n", context, strerror(errno));
+		fprintf(stderr, "peeloff_exec: setexeccon %s: %s (is the context valid in the loaded policy?)\n",
+			context, strerror(errno));
 		return PEELOFF_EXIT_SETUP;
 	}
 
 	execv(argv[3], argv + 3);
-	fprintf(stderr, "peeloff_exec: execute %s as %s: %s\n", argv[3], context, strerror(errno));
+	fprintf(stderr, "peeloff_exec: execute %s as %s: %s (a denied transition is in the kernel log)\n",
+		argv[3], context, strerror(errno));
 	return PEELOFF_EXIT_SETUP;
 }
