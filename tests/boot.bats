@@ -6,12 +6,13 @@
 # the project's policy enforcing, every case must end as expected, and the
 # cases that must be denied must be denied by the MLS constraint.
 
+load helpers
+
 setup_file() {
 	cd "$BATS_TEST_DIRNAME/.."
 	export OUT="$BATS_FILE_TMPDIR/run"
-	local status=0
-
-	./run-qemu.sh --output-dir "$OUT" >"$BATS_FILE_TMPDIR/stdout" 2>&1 || status=$?
+	run_boot ./run-qemu.sh --output-dir "$OUT"
+	echo "$output" >"$BATS_FILE_TMPDIR/stdout"
 	echo "$status" >"$BATS_FILE_TMPDIR/status"
 }
 

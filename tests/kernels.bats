@@ -8,17 +8,18 @@
 # the denial on the unlabeled socket in its diagnostics. make check-kernels
 # sets KERNEL_GOOD and KERNEL_BAD.
 
+load helpers
+
 setup_file() {
 	cd "$BATS_TEST_DIRNAME/.."
 	[ -f "${KERNEL_GOOD:-}" ] || skip "KERNEL_GOOD is not a file: run make check-kernels"
 	[ -f "${KERNEL_BAD:-}" ] || skip "KERNEL_BAD is not a file: run make check-kernels"
-	local kind kernel status
+	local kind kernel
 
 	for kind in good bad; do
 		kernel=KERNEL_${kind^^}
-		status=0
-		./run-qemu.sh --kernel "${!kernel}" --output-dir "$BATS_FILE_TMPDIR/$kind" \
-			>"$BATS_FILE_TMPDIR/$kind.stdout" 2>&1 || status=$?
+		run_boot ./run-qemu.sh --kernel "${!kernel}" --output-dir "$BATS_FILE_TMPDIR/$kind"
+		echo "$output" >"$BATS_FILE_TMPDIR/$kind.stdout"
 		echo "$status" >"$BATS_FILE_TMPDIR/$kind.status"
 	done
 }

@@ -720,7 +720,7 @@ make_ikconfig_kernel()
 
 @test "boot: all ok gives 0, keeps logs, has no network" {
 	require_boot
-	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=ok
+	run_boot "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=ok
 	assert_status 0
 	assert_line_has "ok 3 cipso-tag1/server-peeloff/peeloff-server.connect"
 	assert_line_has "accelerator: tcg"
@@ -736,7 +736,7 @@ make_ikconfig_kernel()
 
 @test "boot: peeloff failure gives 1" {
 	require_boot
-	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=peeloff-fail
+	run_boot "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=peeloff-fail
 	assert_status 1
 	assert_line_has "failed: not ok 2 cipso-tag1/client-peeloff/stream-server.connect"
 	assert_line_has "# oracle peer: FAIL"
@@ -744,7 +744,7 @@ make_ikconfig_kernel()
 
 @test "boot: panic during peeloff case gives 1" {
 	require_boot
-	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=panic-peeloff
+	run_boot "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=panic-peeloff
 	assert_status 1
 	assert_line_has "Kernel panic - not syncing: sysrq triggered crash"
 	assert_line_has "the kernel crashed while a peeloff case ran"
@@ -823,7 +823,7 @@ make_ikconfig_kernel()
 @test "boot: sctp loads from the appended modules archive" {
 	require_boot
 	require_modules
-	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=modules
+	run_boot "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=modules
 	assert_status 0
 	assert_line_has "ok 1 unlabeled/client-peeloff/sctp-module"
 }
@@ -854,7 +854,7 @@ make_ikconfig_kernel()
 
 @test "boot: runs twice and reports the rate" {
 	require_boot
-	run "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=ok --runs 2
+	run_boot "$RUN" "${BOOT_ARGS[@]}" --append fake_guest=ok --runs 2
 	assert_status 0
 	assert_line_has "boot 2 of 2: status 0"
 	assert_line_has "reproduced: 0 of 2 boots"
