@@ -1043,7 +1043,8 @@ main()
 	if [ "$dry_run" = 1 ]; then
 		build_qemu_cmd "${output_arg:-results/DATE-PID}"
 		print_plan
-		[ "$initrd" = "$image" ] || echo "# $initrd: $image followed by the modules archive"
+		[ "$initrd" = "$image" ] ||
+			echo "# $initrd: $image followed by the modules archive (deleted when this script exits)"
 		print_command "${qemu_cmd[@]}"
 		exit "$EXIT_GOOD"
 	fi

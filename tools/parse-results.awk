@@ -359,6 +359,9 @@ function no_tap()
 	if (console_hint != "")
 		return verdict(125, console_hint " (no TAP output: " stop_cause() \
 			" before the first case)")
+	if (timed_out > 0 && crash_line == 0)
+		return verdict(125, "no TAP output: " stop_cause() " before the first case; " \
+			"a slow kernel or machine needs a larger --timeout")
 	return verdict(125, "no TAP output: " stop_cause() " before the first case")
 }
 
