@@ -290,7 +290,7 @@ check_kernel()
 	fi
 }
 
-# Exit with EXIT_TOOL when $kernel is shorter than its header says. The setup sectors
+# Exit with EXIT_TOOL when $kernel is shorter than the size its header gives. The setup sectors
 # (0x1f1, 0 meaning 4) and the 16-byte paragraphs of the protected-mode code (0x1f4) give
 # the least size of a whole bzImage. Signed kernels carry more bytes after it.
 check_kernel_size()
@@ -473,8 +473,8 @@ missing_config()
 }
 
 # Write the configuration embedded in $kernel (CONFIG_IKCONFIG) to file $1, or fail. The
-# header gives the compressed payload (setup_sects at 0x1F1, payload_offset at 0x248 and
-# payload_length at 0x24C, boot protocol 2.08 and later); in the decompressed vmlinux the
+# header gives the compressed payload: setup_sects at 0x1F1, payload_offset at 0x248 and
+# payload_length at 0x24C (boot protocol 2.08 and later). In the decompressed vmlinux the
 # gzipped config follows the marker IKCFG_ST, as scripts/extract-ikconfig expects.
 extract_embedded_config()
 {

@@ -148,6 +148,8 @@ void log_own_context(void);
 void log_socket(int fd, int family, const char *socket_name);
 char *expected_level(const char *option_level, const char *own_context);
 size_t build_reply(int fd, int family, char *buf, size_t size);
+void serve_one_to_one(int fd, const struct options *opts, const char *peer_text,
+		      const char *on_socket);
 void log_reply(const char *peer_text, const char *reply);
 void parse_reply(char *text, struct reply *reply);
 bool check_level_oracle(const struct reply *reply, const char *expected);

@@ -168,6 +168,40 @@ size_t build_reply(int fd, int family, char *buf, size_t size)
 	return append(buf, size, len, "%s%s\n", reply_ipopt, hex);
 }
 
+/*
+ * Serve one client on the one-to-one socket @fd, an accepted or a peeled-off
+ * one: receive its request, reply with the peer context and IP options of
+ * @fd, then give the client up to -t seconds to close first. @on_socket ends
+ * each step's name in messages, e.g. " on peeled-off socket", or is "".
+ */
+void serve_one_to_one(int fd, const struct options *opts, const char *peer_text,
+		      const char *on_socket)
+{
+	int family = opts->addr.ss_family;
+	struct timespec deadline;
+	char reply[MESSAGE_MAX];
+	struct message request;
+	char step[64];
+	size_t len;
+	int rc;
+
+	deadline = deadline_after(opts->timeout);
+	rc = recv_data(fd, &request, &deadline);
+	if (rc <= 0) {
+		snprintf(step, sizeof(step), "receive request%s", on_socket);
+		log_recv_failure(rc, errno, opts->timeout, peer_text, step);
+		return;
+	}
+	log_verbose("%s: received %zu bytes", peer_text, request.len);
+	len = build_reply(fd, family, reply, sizeof(reply));
+	if (send_message(fd, NULL, 0, reply, len) < 0) {
+		log_errno(errno, "%s: send reply%s", peer_text, on_socket);
+		return;
+	}
+	log_reply(peer_text, reply);
+	wait_for_peer_close(fd, peer_text, opts->timeout);
+}
+
 /* With -v, print each line of @reply, prefixed by @peer_text. */
 void log_reply(const char *peer_text, const char *reply)
 {

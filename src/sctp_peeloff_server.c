@@ -36,33 +36,6 @@ static const struct program program = {
 	.is_server = true,
 };
 
-/* Receive the request on the peeled-off socket @peeled and reply on it. */
-static void serve_peeled_socket(int peeled, const struct options *opts, const char *peer_text)
-{
-	int family = opts->addr.ss_family;
-	struct timespec deadline;
-	char reply[MESSAGE_MAX];
-	struct message request;
-	size_t len;
-	int rc;
-
-	log_socket(peeled, family, peer_text);
-	deadline = deadline_after(opts->timeout);
-	rc = recv_data(peeled, &request, &deadline);
-	if (rc <= 0) {
-		log_recv_failure(rc, errno, opts->timeout, peer_text, "receive request on peeled-off socket");
-		return;
-	}
-	log_verbose("%s: received %zu bytes", peer_text, request.len);
-	len = build_reply(peeled, family, reply, sizeof(reply));
-	if (send_message(peeled, NULL, 0, reply, len) < 0) {
-		log_errno(errno, "%s: send reply on peeled-off socket", peer_text);
-		return;
-	}
-	log_reply(peer_text, reply);
-	wait_for_peer_close(peeled, peer_text, opts->timeout);
-}
-
 /* Name the association for messages: "association <id> from <peer address>". */
 static void describe_association(int peeled, sctp_assoc_t assoc_id, char *peer_text, size_t size)
 {
@@ -89,7 +62,8 @@ static void serve_association(int fd, sctp_assoc_t assoc_id, const struct option
 	}
 	describe_association(peeled, assoc_id, peer_text, sizeof(peer_text));
 	log_verbose("%s: peeled off to fd %d", peer_text, peeled);
-	serve_peeled_socket(peeled, opts, peer_text);
+	log_socket(peeled, opts->addr.ss_family, peer_text);
+	serve_one_to_one(peeled, opts, peer_text, " on peeled-off socket");
 	close(peeled);
 }
 

@@ -41,32 +41,12 @@ static const struct program program = {
 
 static void serve_stream_client(int conn, const struct options *opts, const char *peer_text)
 {
-	int family = opts->addr.ss_family;
-	struct timespec deadline;
-	char reply[MESSAGE_MAX];
-	struct message request;
-	size_t len;
-	int rc;
-
-	log_socket(conn, family, peer_text);
+	log_socket(conn, opts->addr.ss_family, peer_text);
 	if (set_timeout(conn, SO_RCVTIMEO, opts->timeout) < 0) {
 		log_errno(errno, "%s: setsockopt SO_RCVTIMEO", peer_text);
 		return;
 	}
-	len = build_reply(conn, family, reply, sizeof(reply));
-	deadline = deadline_after(opts->timeout);
-	rc = recv_data(conn, &request, &deadline);
-	if (rc <= 0) {
-		log_recv_failure(rc, errno, opts->timeout, peer_text, "receive request");
-		return;
-	}
-	log_verbose("%s: received %zu bytes", peer_text, request.len);
-	if (send_message(conn, NULL, 0, reply, len) < 0) {
-		log_errno(errno, "%s: send reply", peer_text);
-		return;
-	}
-	log_reply(peer_text, reply);
-	wait_for_peer_close(conn, peer_text, opts->timeout);
+	serve_one_to_one(conn, opts, peer_text, "");
 }
 
 static __noreturn void run_stream_server(const struct options *opts)

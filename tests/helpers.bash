@@ -43,8 +43,9 @@ kill_leftover_qemu()
 
 # Run a boot like "run", and once more when the guest printed no TAP line at
 # all. Debian's 6.1 cloud kernel stopped printing during early boot in about
-# one boot of a hundred under QEMU TCG here; run-qemu.sh rightly says 125
-# then, but a test of something else must not fail on it.
+# one boot of a hundred under QEMU TCG here (an estimate from the boots of
+# this project's tests). run-qemu.sh rightly exits 125 then, but a test of
+# something else must not fail on it.
 run_boot()
 {
 	run "$@"
